@@ -1,0 +1,31 @@
+import { join } from "node:path";
+
+/** The files of a session directory, as laid out in `runtime.ts`. */
+export interface SessionPaths {
+  log: string;
+  pid: string;
+  exit: string;
+  stdin: string;
+  /**
+   * tmux only: a FIFO the session's launcher blocks on until the runtime has connected the pane
+   * to the log; removed once the program runs.
+   */
+  gate: string;
+  /**
+   * tmux only: created by the pane's log pipe once it has written the last byte to `log`, so a
+   * reader knows the log is complete.
+   */
+  logClosed: string;
+}
+
+/** The paths of the files in session directory `dir`. Pure: touches no file. */
+export function sessionPaths(dir: string): SessionPaths {
+  return {
+    log: join(dir, "log"),
+    pid: join(dir, "pid"),
+    exit: join(dir, "exit"),
+    stdin: join(dir, "stdin"),
+    gate: join(dir, "gate"),
+    logClosed: join(dir, "log-closed"),
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * The session wrapper: a POSIX `sh` script that Baton starts as `/bin/sh -c WRAPPER_SCRIPT
+ * baton-session <dir> [NAME=value…] -- <argv…>`, detached into its own session and process
+ * group, with the session's stdin as fd 0 and `<dir>/log` as fds 1 and 2. It
+ *
+ * 1. traps HUP, INT and TERM for itself, so that a TERM to the whole group stops the program but
+ *    the wrapper lives on to record how it ended (a subshell resets caught traps, so the program
+ *    gets default signal handling);
+ * 2. writes its pid to `<dir>/pid`;
+ * 3. runs the program with `exec "$@"` in a subshell: argv passes through untouched (never
+ *    `eval`), and `exec` never runs a shell builtin or function in the program's place;
+ * 4. writes `$?` to `<dir>/exit` and exits with the same code (128+n when the program died of
+ *    signal n).
+ *
+ * For a FIFO session the engine opens `<dir>/stdin` read-write and passes it as fd 0, so the
+ * wrapper holds it from its first instruction: the program never sees EOF while the wrapper
+ * lives, and a steering writer finds a reader as soon as `start` returns.
+ *
+ * No variables are assigned in the wrapper itself (only positional parameters are used), because
+ * a shell variable of the same name from the job's environment would be exported changed.
+ * A POSIX shell changes a few variables it manages itself (dash: PWD, IFS, OPTIND, PPID; bash
+ * also SHLVL, OLDPWD): the subshell unsets those the shell may add and re-exports the given
+ * values, passed as `NAME=value` words before `--`, so the program's environment is exactly the
+ * job's.
+ *
+ * Both files are written with one shell `printf`, a single `write(2)` of a few bytes, rather than
+ * write-then-`mv`: `mv` (and `date` for a millisecond time) would cost two or three more processes
+ * per job, doubling the per-job overhead. Readers accept a record only once it ends with a
+ * newline (`readExitRecord`), and take the exit time from the file's modification time.
+ */
+export const WRAPPER_SCRIPT = [
+  "trap : HUP INT TERM",
+  'printf "%s\\n" "$$" > "$1/pid" || exit 125',
+  "(",
+  "  shift",
+  "  unset PWD OLDPWD SHLVL",
+  '  while [ "$1" != -- ]; do export "$1"; shift; done',
+  "  shift",
+  '  exec "$@"',
+  ")",
+  'set -- "$?" "$1"',
+  'printf "%s\\n" "$1" > "$2/exit"',
+  'exit "$1"',
+].join("\n");
+
+/** Variables a POSIX shell sets or rewrites by itself; the wrapper restores the job's values. */
+const SHELL_MANAGED_VARIABLES = ["PWD", "OLDPWD", "SHLVL", "IFS", "OPTIND", "PPID"] as const;
+
+/** Names a POSIX shell passes through to a program; others it drops from the environment. */
+const PORTABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Environment variable names the wrapper cannot pass on (a POSIX shell silently drops names that
+ * are not identifiers, such as `A-B`). Pure.
+ */
+export function findUnportableEnvNames(env: Record<string, string>): string[] {
+  return Object.keys(env).filter((name) => !PORTABLE_NAME.test(name));
+}
+
+/**
+ * The argv (after `/bin/sh`) that runs `argv` under the wrapper for session directory `dir`.
+ * Pure. `env` is the program's full environment; only shell-managed variables are repeated here.
+ */
+export function makeWrapperArgs(
+  dir: string,
+  env: Record<string, string>,
+  argv: readonly string[],
+): string[] {
+  const restore: string[] = [];
+  for (const name of SHELL_MANAGED_VARIABLES) {
+    const value = env[name];
+    if (value !== undefined) {
+      restore.push(`${name}=${value}`);
+    }
+  }
+  return ["-c", WRAPPER_SCRIPT, "baton-session", dir, ...restore, "--", ...argv];
+}
