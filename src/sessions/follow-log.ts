@@ -1,11 +1,11 @@
 /**
  * Follows a growing log file, like `tail -f -c +N`, as an async iterable of chunks.
  *
- * States: waiting (nothing new to read; parked on a wake-up) → draining (reading until the end
- * of the file) → waiting …; → ended when `until()` held before a drain, or on abort. Wake-ups
- * come from an `fs.watch` on the file's directory (which also sees the file being created) and
- * from a slow safety poll that catches anything the watcher missed and re-creates a watcher
- * that failed or could not start (the directory did not exist yet).
+ * States: draining (reading until the end of the file) → waiting (caught up; parked on a
+ * wake-up) → draining …; → ended when `until()` holds at the end of the file (after one last
+ * drain), or on abort. Wake-ups come from an `fs.watch` on the file's directory (which also sees
+ * the file being created) and from a slow safety poll that catches anything the watcher missed
+ * and re-creates a watcher that failed or could not start (the directory did not exist yet).
  */
 import { watch, type FSWatcher } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
@@ -21,8 +21,9 @@ export interface FollowLogOptions {
   /** Ends the iteration (without an error) when it aborts. */
   signal: AbortSignal;
   /**
-   * Checked before each drain: once it returns true, the iteration reads the file to its end
-   * and ends. Without it, only `signal` ends the iteration.
+   * Checked each time the reader has caught up with the file: once it returns true, the
+   * iteration reads the file to its end once more and ends. Without it, only `signal` ends the
+   * iteration.
    */
   until?: () => boolean | Promise<boolean>;
   /** How often to look without a watcher event; default 1000 ms, at least 10 ms. */
@@ -61,25 +62,32 @@ export async function* followLog(
     wakeup.notify();
   }, pollMs);
   signal.addEventListener("abort", notify, { once: true });
-  let file: FileHandle | null = null;
+  // Opened by `drain` once the file exists.
+  let file = null as FileHandle | null;
   const chunk = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+  /** Reads from `offset` to the current end of the file, if it exists yet. */
+  async function* drain(): AsyncGenerator<Buffer, void, undefined> {
+    file ??= await openIfExists(path);
+    while (file !== null && !signal.aborted) {
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, offset);
+      if (bytesRead === 0) {
+        return;
+      }
+      offset += bytesRead;
+      yield Buffer.from(chunk.subarray(0, bytesRead));
+    }
+  }
   try {
     for (;;) {
-      // Asked before reading, so everything written before `until` turned true is drained.
-      const last = until === undefined ? false : await until();
+      // Read first, so a wake-up reaches the reader without waiting on `until`.
+      yield* drain();
       if (signal.aborted) {
         return;
       }
-      file ??= await openIfExists(path);
-      while (file !== null) {
-        const { bytesRead } = await file.read(chunk, 0, chunk.length, offset);
-        if (bytesRead === 0 || signal.aborted) {
-          break;
-        }
-        offset += bytesRead;
-        yield Buffer.from(chunk.subarray(0, bytesRead));
-      }
-      if (last || signal.aborted) {
+      // Asked only at the end of the file; once it holds, whatever was written before it turned
+      // true is read by one more drain.
+      if (until !== undefined && (await until())) {
+        yield* drain();
         return;
       }
       await wakeup.wait();

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { formatDuration, parseDuration } from "../../core/duration.js";
 import { ConflictError, NotFoundError, UsageError } from "../../core/errors.js";
 import { EVENTS } from "../../core/events.js";
@@ -126,7 +127,9 @@ export async function sessionListCommand(input: CommandInput): Promise<void> {
       { key: "name", header: "session" },
       { key: "runtime", header: "runtime" },
       { key: "state", header: "state" },
+      { key: "human", header: "human" },
       { key: "orphan", header: "orphan" },
+      { key: "stage", header: "stage" },
       { key: "job_status", header: "job" },
       { key: "age", header: "age" },
     ]);
@@ -192,16 +195,19 @@ export function sessionStreamCommand(number: number) {
         if (runtime === undefined || job === undefined || isTerminalJob(job.status)) {
           return true;
         }
-        const seen = await runtime.observe(handle, { outputTime: false });
+        const seen = await runtime.observe(handle, { quick: true, outputTime: false });
         return seen.exit !== null || !seen.alive;
       };
       // From the start of the log: what the session printed so far, then live as it is written.
+      // A character split across two reads is printed whole, with the second.
+      const decoder = new StringDecoder("utf8");
       for await (const chunk of followLog(current.logPath, {
         signal: input.signal,
         until: ended,
       })) {
-        input.out.raw(chunk.toString("utf8"));
+        input.out.raw(decoder.write(chunk));
       }
+      input.out.raw(decoder.end());
     });
   };
 }
