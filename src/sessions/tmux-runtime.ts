@@ -26,6 +26,7 @@ import { readProcStat } from "./proc-stat.js";
 import type {
   ExitRecord,
   Observation,
+  ObserveOptions,
   Runtime,
   SessionHandle,
   SessionSpec,
@@ -149,7 +150,9 @@ class TmuxRuntimeImpl implements TmuxRuntime {
     return record;
   }
 
-  async observe(handle: SessionHandle): Promise<Observation> {
+  async observe(handle: SessionHandle, options: ObserveOptions = {}): Promise<Observation> {
+    // Even a quick look asks tmux who is attached: whether a person holds the session decides
+    // what the engine may do with it.
     const clients = await listAttachedClients(this.#tmux, handle.name);
     const record = readExitRecord(handle.dir);
     const exit = record !== null && isLogComplete(handle.dir, record, Date.now()) ? record : null;
@@ -158,12 +161,14 @@ class TmuxRuntimeImpl implements TmuxRuntime {
     const sessionExists = clients.kind === "error" ? wrapperAlive : clients.kind === "listed";
     let lastOutputAt: number | null = null;
     let logBytes = 0;
-    try {
-      const stat = statSync(handle.logPath);
-      logBytes = stat.size;
-      lastOutputAt = stat.size > 0 ? Math.floor(stat.mtimeMs) : null;
-    } catch {
-      // No log (never started, or its directory was removed): nothing written.
+    if (options.outputTime !== false) {
+      try {
+        const stat = statSync(handle.logPath);
+        logBytes = stat.size;
+        lastOutputAt = stat.size > 0 ? Math.floor(stat.mtimeMs) : null;
+      } catch {
+        // No log (never started, or its directory was removed): nothing written.
+      }
     }
     const activity =
       clients.kind === "listed" ? clients.activityAt.filter((at): at is number => at !== null) : [];
