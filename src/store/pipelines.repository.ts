@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { InternalError } from "../core/errors.js";
 import type { PipelineSnapshot, RouteResult } from "../core/pipeline-def.js";
 import type { Pipeline } from "../core/records.js";
 import type { PipelineStatus } from "../core/status.js";
@@ -144,7 +145,9 @@ export async function listPipelines(
   db: Db,
   filter: { projectId?: string; statuses?: readonly PipelineStatus[]; ids?: readonly string[] },
 ): Promise<Pipeline[]> {
-  let query = selectWithDefinition(db);
+  // Rows without their definitions, which many pipelines share: each distinct one is read and
+  // parsed once, rather than copied out of the store for every row.
+  let query = db.selectFrom("pipelines").selectAll("pipelines");
   if (filter.projectId !== undefined) {
     query = query.where("pipelines.project_id", "=", filter.projectId);
   }
@@ -158,7 +161,27 @@ export async function listPipelines(
     query = query.where("pipelines.id", "in", filter.ids);
   }
   const rows = await query.orderBy("pipelines.created_at").orderBy("pipelines.id").execute();
-  return withDefinitions(rows);
+  const hashes = [...new Set(rows.map((row) => row.definition_hash))];
+  const parsed = new Map<string, PipelineSnapshot>();
+  if (hashes.length > 0) {
+    const definitions = await db
+      .selectFrom("pipeline_definitions")
+      .select(["hash", "definition"])
+      .where("hash", "in", hashes)
+      .execute();
+    for (const { hash, definition } of definitions) {
+      parsed.set(hash, parseDefinition(definition, hash));
+    }
+  }
+  return rows.map((row) => {
+    const snapshot = parsed.get(row.definition_hash);
+    if (snapshot === undefined) {
+      throw new InternalError(
+        `pipeline ${row.id} runs definition ${row.definition_hash}, which is not stored`,
+      );
+    }
+    return toPipeline(row, snapshot);
+  });
 }
 
 /**
