@@ -160,11 +160,24 @@ describe("tmux sessions through the CLI", () => {
     for (const project of readdirSync(worktree)) {
       writeFileSync(join(worktree, project, "baton", "release"), "");
     }
-    await waitFor("the pipeline to complete", async () => {
-      const result = (await p.json(["check-in", "--json"], { env })) as {
-        actions: { action: string }[];
-      };
-      return result.actions.some((a) => a.action === "completed") ? true : undefined;
+    // Each check-in drives the pipeline; the status says when it is done (the action that
+    // completed it may come from a check-in that also finalized the job).
+    const seen: string[] = [];
+    await waitFor(
+      "the pipeline to complete",
+      async () => {
+        const result = (await p.json(["check-in", "--json"], { env })) as {
+          actions: { action: string }[];
+        };
+        seen.push(result.actions.map((a) => a.action).join(","));
+        const view = (await p.json(["pipeline", "status", "1", "--format", "json"], { env })) as {
+          status: string;
+        };
+        return view.status === "completed" ? true : undefined;
+      },
+      45_000,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}; check-in actions: ${seen.join(" | ")}`);
     });
     const { readFileSync } = await import("node:fs");
     const runsFile = join(worktree, readdirSync(worktree)[0] ?? "", "baton", "runs");
