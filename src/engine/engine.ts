@@ -802,6 +802,8 @@ export class Engine implements AsyncDisposable {
         })
         .finally(() => {
           this.#watchers.delete(job.id);
+          // The session is over: stop following its output, or the follower waits forever.
+          controller.abort();
           this.#wake();
         }),
     );
