@@ -169,11 +169,31 @@ export function decide(state: SchedulerState, now: number): Schedule {
     return { fallback };
   };
 
+  /**
+   * A job starting now has no session yet, so this pass plans none of its limits (timeout,
+   * stall, wall-clock budgets); wake by the time the first of them could pass, so that a later
+   * pass plans them once the job runs.
+   */
+  const wakeForStart = (pipelineId: string, stageId: string): void => {
+    const pipeline = byId.get(pipelineId);
+    const stage = pipeline?.snapshot.pipeline.stages.find((s) => s.id === stageId);
+    if (pipeline === undefined || stage === undefined) {
+      return;
+    }
+    const own = [stage.timeoutMs, stage.stallTimeoutMs, stage.budget.wallclockMs ?? Infinity];
+    wake(now + Math.min(...own) + 1);
+    const total = pipeline.snapshot.pipeline.budget.wallclockMs;
+    if (total !== null) {
+      wake((pipeline.startedAt ?? now) + total + 1);
+    }
+  };
+
   for (const candidate of candidates) {
     if (candidate.type === "existing") {
       const { job } = candidate;
       const slot = takeSlot(job.agent, candidate.pipelineId, job.stageId);
       if (slot !== null) {
+        wakeForStart(candidate.pipelineId, job.stageId);
         schedule.decisions.push({
           kind: "start-job",
           pipelineId: candidate.pipelineId,
@@ -216,6 +236,7 @@ export function decide(state: SchedulerState, now: number): Schedule {
     if (slot === null && startMembers.length === 0) {
       continue;
     }
+    wakeForStart(candidate.pipelineId, job.stageId);
     schedule.decisions.push({
       kind: "create-job",
       pipelineId: candidate.pipelineId,
