@@ -22,6 +22,12 @@ export function describeEvent(event: BatonEvent): string | null {
   switch (event.kind) {
     case "pipeline.started":
       return "pipeline started";
+    case "pipeline.routed": {
+      const model = str(d.model);
+      const line = `routed to ${str(d.agent)}${model === "" ? "" : ` (${model})`}: ${str(d.reason)}`;
+      const warning = str(d.warning);
+      return warning === "" ? line : `${line}; warning: ${warning}`;
+    }
     case "job.created": {
       const trigger = str(d.trigger);
       return trigger === "initial" || trigger === "rerun" ? null : `${stage}: ${str(d.reason)}`;
