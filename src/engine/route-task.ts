@@ -77,7 +77,13 @@ export async function routeTask(ctx: EngineContext, lp: LoadedPipeline): Promise
         prompt,
         name: `route-${attempt}`,
         dir: join(ctx.paths.sessions, `route-${lp.pipeline.id}`),
-        cwd: join(ctx.paths.sessions, `route-${lp.pipeline.id}`),
+        // A command router is the project's own program (`node tools/router.mjs`), run from the
+        // checkout like its other commands; an agent CLI works in a directory of its own and is
+        // kept out of the checkout.
+        cwd:
+          routerAgent.adapter === "command"
+            ? lp.project.rootPath
+            : join(ctx.paths.sessions, `route-${lp.pipeline.id}`),
         baseEnv: ctx.env,
         jobEnv: {
           BATON_HOME: ctx.paths.home,
@@ -85,7 +91,7 @@ export async function routeTask(ctx: EngineContext, lp: LoadedPipeline): Promise
           BATON_PIPELINE: lp.pipeline.id,
         },
         pathPrefix: [ctx.paths.bin],
-        forbiddenDirs: [lp.project.rootPath],
+        forbiddenDirs: routerAgent.adapter === "command" ? [] : [lp.project.rootPath],
         timeoutMs: router.timeoutMs,
       });
       answer = result.timedOut
