@@ -8,10 +8,12 @@ import {
   CompiledQuery,
   Kysely,
   PostgresDialect,
+  SqliteAdapter,
   SqliteDialect,
   SqliteDriver,
   sql,
   type ColumnDefinitionBuilder,
+  type DialectAdapter,
   type CreateTableBuilder,
   type DatabaseConnection,
   type Driver,
@@ -43,6 +45,18 @@ class ImmediateSqliteDriver extends SqliteDriver {
   }
 }
 
+/**
+ * kysely runs SQLite migrations outside a transaction, guarded by a lock that only holds within
+ * one process, so two processes opening a new store at once both create its tables and one
+ * fails. SQLite's DDL is transactional: in one `BEGIN IMMEDIATE` transaction, reading which
+ * migrations ran and running the rest is serialized across processes by the write lock.
+ */
+class TransactionalDdlSqliteAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true;
+  }
+}
+
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
   constructor(config: SqliteDialectConfig) {
@@ -51,6 +65,9 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
   override createDriver(): Driver {
     return new ImmediateSqliteDriver(this.#config);
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlSqliteAdapter();
   }
 }
 
