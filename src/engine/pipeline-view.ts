@@ -108,7 +108,10 @@ export function buildPipelineView(
     return {
       id: stage.id,
       status,
-      attempts: heads.filter((j) => j.trigger !== "fix" && j.status !== "skipped").length,
+      // A rerun after a rate limit is the same attempt again (it spends no retry).
+      attempts: heads.filter(
+        (j) => j.trigger !== "fix" && j.trigger !== "rate_limit" && j.status !== "skipped",
+      ).length,
       fix_rounds: heads.filter((j) => j.trigger === "fix").length,
       started_at: iso(startedAt),
       finished_at: iso(finishedAt),
