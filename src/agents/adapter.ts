@@ -59,6 +59,8 @@ export type AgentEvent =
   | { kind: "session"; sessionId: string; model: string | null }
   | { kind: "turn"; text: string }
   | { kind: "tool"; name: string; summary: string }
+  /** The agent took a message from its input (its first prompt, or a steering message). */
+  | { kind: "input" }
   | { kind: "usage"; usage: Usage }
   /** The agent finished its turn and now waits for input (or exits). */
   | { kind: "result"; ok: boolean; text: string; detail: string | null }

@@ -228,13 +228,18 @@ describe("claude adapter: parsing recorded transcripts", () => {
     const events = parse(fixture("multi-turn-tools.jsonl"));
     expect(events.filter((e) => e.kind === "session")).toHaveLength(1);
     expect(
-      events.filter((e) => e.kind === "turn" || e.kind === "tool" || e.kind === "result"),
+      events.filter(
+        (e) => e.kind === "turn" || e.kind === "tool" || e.kind === "result" || e.kind === "input",
+      ),
     ).toEqual([
+      // Each message taken from stdin is echoed (`isReplay`); tool results are not.
+      { kind: "input" },
       { kind: "turn", text: "I'll write the file first." },
       { kind: "tool", name: "Write", summary: "/work/repo/greeting.txt" },
       { kind: "tool", name: "Bash", summary: "sh test.sh" },
       { kind: "turn", text: "The tests said: 1 test passed" },
       { kind: "result", ok: true, text: "The tests said: 1 test passed", detail: "success" },
+      { kind: "input" },
       { kind: "turn", text: "I wrote greeting.txt." },
       { kind: "result", ok: true, text: "I wrote greeting.txt.", detail: "success" },
     ]);

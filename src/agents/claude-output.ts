@@ -282,6 +282,10 @@ export function createClaudeParser(): OutputParser {
           const line = resultLine.safeParse(value);
           return line.success ? onResult(line.data) : [];
         }
+        case "user":
+          // With --replay-user-messages, each message taken from stdin is echoed back; tool
+          // results, also user messages, are not replays.
+          return "isReplay" in value && value.isReplay === true ? [{ kind: "input" }] : [];
         default:
           return [];
       }

@@ -117,6 +117,8 @@ export interface Session {
   agentIdleAt: number | null;
   agentActiveAt: number | null;
   agentSessionId: string | null;
+  /** Messages delivered to the session's input after it started (steering). */
+  inputsSent: number;
 }
 
 export interface GateResult {

@@ -19,7 +19,7 @@ import { coerceError } from "../lib/coerce-error.js";
 import { followLog } from "../sessions/follow-log.js";
 import { appendEvents, type NewEvent } from "../store/events.repository.js";
 import { recordJobModel, recordJobUsage, type JobUsage } from "../store/jobs.repository.js";
-import { updateSession } from "../store/sessions.repository.js";
+import { getSessionById, updateSession } from "../store/sessions.repository.js";
 import type { EngineContext } from "./context.js";
 
 const READ_BYTES = 64 * 1024;
@@ -38,6 +38,8 @@ export interface OutputSummary {
   lastResult: { ok: boolean; text: string; detail: string | null } | null;
   /** The last error the output reported. */
   lastError: { errorClass: FailureClass; message: string; resetAt: number | null } | null;
+  /** Messages the agent took from its input, its first prompt included. */
+  inputs: number;
   /** The most recent events, oldest first. */
   events: AgentEvent[];
 }
@@ -55,6 +57,7 @@ export class OutputReader {
     usage: null,
     lastResult: null,
     lastError: null,
+    inputs: 0,
     events: [],
   };
 
@@ -123,6 +126,9 @@ export class OutputReader {
         break;
       case "usage":
         summary.usage = event.usage;
+        break;
+      case "input":
+        summary.inputs += 1;
         break;
       case "result":
         summary.lastResult = { ok: event.ok, text: event.text, detail: event.detail };
@@ -285,6 +291,18 @@ export class OutputMonitor {
     return entry;
   }
 
+  /**
+   * Messages delivered to the session's input that the agent has not taken yet, for agents
+   * that echo what they take (Claude Code does, its first prompt included); 0 for the others.
+   */
+  async #unreadInputs(sessionId: string, summary: OutputSummary): Promise<number> {
+    if (summary.inputs === 0) {
+      return 0;
+    }
+    const current = await getSessionById(this.#ctx.store.db, sessionId);
+    return current === undefined ? 0 : Math.max(0, current.inputsSent - (summary.inputs - 1));
+  }
+
   #serial<T>(entry: Followed, work: () => Promise<T>): Promise<T> {
     const next = entry.chain.then(work, work);
     entry.chain = next.catch(() => undefined);
@@ -363,6 +381,11 @@ export class OutputMonitor {
         entry.writtenAt = now;
         usage = current;
       }
+    }
+    if (idleAt !== null && (await this.#unreadInputs(session.id, summary)) > 0) {
+      // A steering message arrived as the turn ended: the agent takes it next, so it does
+      // not wait yet. The turn that answers it ends the wait.
+      idleAt = null;
     }
     if (idleAt !== null) {
       await updateSession(this.#ctx.store.db, session.id, { agent_idle_at: idleAt });

@@ -39,7 +39,11 @@ import {
   insertProject,
   takeTaskNumber,
 } from "../store/projects.repository.js";
-import { listSessionsByIds, updateSession } from "../store/sessions.repository.js";
+import {
+  countSessionInputs,
+  listSessionsByIds,
+  updateSession,
+} from "../store/sessions.repository.js";
 import type { SteerResult } from "../sessions/runtime.js";
 import { getAdapter } from "../agents/registry.js";
 import {
@@ -653,14 +657,23 @@ export async function steerSession(
     pipeline === undefined
       ? `${message}\n`
       : steerTextFor(pipeline.snapshot, job?.agent ?? null, message);
+  // Counted before it is written, so that a turn ending as it arrives is never read as the
+  // agent waiting; taken back if it could not be delivered.
+  await countSessionInputs(ctx.store.db, session.id, 1);
   const result = await runtime.steer(sessionHandle(session), text);
+  if (!result.delivered) {
+    await countSessionInputs(ctx.store.db, session.id, -1);
+  }
   const now = ctx.clock();
   await ctx.store.transaction(async (trx) => {
     await updateSession(trx, session.id, {
       steered_at: now,
       ...(wrapUp ? { wrapup_at: now } : {}),
       ...(result.delivered ? { state: "steer" } : {}),
+      // An agent that said it waits has a message to work on now.
+      ...(result.delivered && session.agentIdleAt !== null ? { agent_active_at: now } : {}),
     });
+
     await ctx.store.lockEvents(trx);
     await appendEvents(
       trx,

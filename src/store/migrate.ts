@@ -2,11 +2,13 @@ import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
 import type { Database } from "./db.js";
 import type { DialectName } from "./dialect.js";
 import { initialMigration } from "./migrations/0001_initial.js";
+import { sessionInputsMigration } from "./migrations/0002_session_inputs.js";
 
 /** All migrations, in order; names sort in the order they run. */
 function migrationsFor(dialect: DialectName) {
   return {
     "0001_initial": initialMigration(dialect),
+    "0002_session_inputs": sessionInputsMigration,
   };
 }
 

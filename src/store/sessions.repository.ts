@@ -1,6 +1,7 @@
 import type { Session } from "../core/records.js";
 import type { Db } from "./db.js";
-import type { SessionRow, SessionsTable } from "./sessions.table.js";
+import { sql } from "kysely";
+import type { NewSessionRow, SessionRow, SessionsTable } from "./sessions.table.js";
 
 export function toSession(row: SessionRow): Session {
   return {
@@ -27,19 +28,29 @@ export function toSession(row: SessionRow): Session {
     agentIdleAt: row.agent_idle_at,
     agentActiveAt: row.agent_active_at,
     agentSessionId: row.agent_session_id,
+    inputsSent: Number(row.inputs_sent),
   };
 }
 
-export async function insertSession(db: Db, row: SessionRow): Promise<void> {
+export async function insertSession(db: Db, row: NewSessionRow): Promise<void> {
   await db.insertInto("sessions").values(row).execute();
 }
 
 export async function updateSession(
   db: Db,
   id: string,
-  patch: Partial<Omit<SessionsTable, "id" | "job_id" | "pipeline_id" | "name">>,
+  patch: Partial<Omit<SessionsTable, "id" | "job_id" | "pipeline_id" | "name" | "inputs_sent">>,
 ): Promise<void> {
   await db.updateTable("sessions").set(patch).where("id", "=", id).execute();
+}
+
+/** Adds `delta` to the messages counted as delivered to the session's input. */
+export async function countSessionInputs(db: Db, id: string, delta: 1 | -1): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ inputs_sent: sql<number>`inputs_sent + ${delta}` })
+    .where("id", "=", id)
+    .execute();
 }
 
 export async function getSessionById(db: Db, id: string): Promise<Session | undefined> {

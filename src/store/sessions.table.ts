@@ -1,4 +1,4 @@
-import type { Insertable, Selectable } from "kysely";
+import type { Generated, Insertable, Selectable } from "kysely";
 
 export interface SessionsTable {
   id: string;
@@ -30,6 +30,8 @@ export interface SessionsTable {
   agent_active_at: number | null;
   /** The agent CLI's own session id, from its output. */
   agent_session_id: string | null;
+  /** Messages delivered to the session's input after it started (steering). */
+  inputs_sent: Generated<number>;
 }
 export type SessionRow = Selectable<SessionsTable>;
 export type NewSessionRow = Insertable<SessionsTable>;

@@ -170,6 +170,44 @@ describe("steering a running Claude Code session", () => {
     expect(server.exhausted).toBe(0);
   });
 
+  it("as the turn ends: a message that arrives with the final reply is answered before the job ends", async () => {
+    let worktree = "";
+    const server = await startAnthropicServer({
+      script: [
+        (request) => {
+          worktree = worktreeIn(lastUserText(request));
+          // A slow final reply: the message arrives while the model is still writing it.
+          return { ...say("Nothing to do yet."), delayMs: 4000 };
+        },
+        (request) =>
+          request.messages.some((m) => messageText(m).includes(STEER))
+            ? useTool("Write", { file_path: join(worktree, "NOTES.md"), content: NOTES })
+            : say("I got no instructions."),
+        say("NOTES.md is written."),
+      ],
+    });
+    onTestFinished(() => server.close());
+    const p = await steeredProject(server);
+
+    const running = p.run(["run", "Write the notes"], { timeoutMs: 30_000 });
+    const name = await liveSession(p);
+    await waitFor("the model's first request", () =>
+      server.mainRequests().length >= 1 ? true : undefined,
+    );
+    const steer = await p.run(["session", "steer", name, STEER]);
+    expect(steer.code, steer.stderr).toBe(0);
+
+    const run = await running;
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const main = server.mainRequests();
+    expect(main).toHaveLength(3);
+    expect(main[1]!.messages.some((m) => messageText(m).includes(STEER))).toBe(true);
+    const view = await pipelineStatus(p, 1);
+    expect(view.status).toBe("completed");
+    expect(worktreeFile(view, "NOTES.md")).toBe(NOTES);
+    expect(jobsOf(p)).toHaveLength(1);
+  });
+
   it("mid-turn: the message joins the running turn and steers what the model does next", async () => {
     let worktree = "";
     let sawSteer = false;
