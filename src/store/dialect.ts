@@ -101,9 +101,10 @@ function withStatementCache(database: SqliteDatabase.Database): SqliteDialectCon
 
 function openSqlite(file: string): Kysely<Database> {
   const database = new SqliteDatabase(file);
+  // The busy timeout first: switching a new file to WAL needs a lock another process may hold.
+  database.pragma("busy_timeout = 10000");
   database.pragma("journal_mode = WAL");
   database.pragma("synchronous = NORMAL");
-  database.pragma("busy_timeout = 10000");
   database.pragma("foreign_keys = ON");
   return new Kysely<Database>({
     dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }),
