@@ -81,6 +81,11 @@ async function writeAll(fd: number, bytes: Buffer, name: string): Promise<SteerR
   return { delivered: true };
 }
 
+/** Whether the session reads its stdin from its `stdin` FIFO (a headless streaming agent). */
+export function readsFifo(handle: Pick<SessionHandle, "dir">): boolean {
+  return isFifo(sessionPaths(handle.dir).stdin);
+}
+
 function isFifo(path: string): boolean {
   try {
     return lstatSync(path).isFIFO();

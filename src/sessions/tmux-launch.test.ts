@@ -23,6 +23,7 @@ describe("makeTmuxPaneArgv", () => {
       TMUX_LAUNCH_SCRIPT,
       "baton-launch",
       "/s/gate",
+      "file",
       "/s/prompt",
       "PATH=/bin",
       "PWD=/p",
@@ -39,18 +40,11 @@ describe("makeTmuxPaneArgv", () => {
     ]);
   });
 
-  it("leaves the terminal as stdin for fifo and null sessions", () => {
-    for (const kind of ["fifo", "null"] as const) {
-      const argv = makeTmuxPaneArgv({
-        name: "n",
-        dir: "/s",
-        argv: ["p"],
-        cwd: "/",
-        env: {},
-        stdin: { kind },
-      });
-      expect(argv[5]).toBe("");
-    }
+  it("gives a fifo session its stdin FIFO, and leaves the terminal to a null session", () => {
+    const argvOf = (kind: "fifo" | "null"): string[] =>
+      makeTmuxPaneArgv({ name: "n", dir: "/s", argv: ["p"], cwd: "/", env: {}, stdin: { kind } });
+    expect(argvOf("fifo").slice(5, 7)).toEqual(["fifo", "/s/stdin"]);
+    expect(argvOf("null").slice(5, 7)).toEqual(["null", ""]);
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * What a tmux pane runs for a session, and the command that copies the pane to the log.
  *
- * The pane's process is `/bin/sh -c TMUX_LAUNCH_SCRIPT baton-launch <gate> <stdin> <env…>
- * /bin/sh -c WRAPPER_SCRIPT baton-session <dir> … -- <argv…>`. The launcher
+ * The pane's process is `/bin/sh -c TMUX_LAUNCH_SCRIPT baton-launch <gate> <stdin kind>
+ * <stdin path> <env…> /bin/sh -c WRAPPER_SCRIPT baton-session <dir> … -- <argv…>`. The launcher
  *
- * 1. points its stdin at the prompt file for a `file` session (other sessions keep the pane's
- *    terminal as stdin: interactive agents read the terminal, and steering types into it);
+ * 1. points its stdin at the prompt file for a `file` session, and at the session's `stdin`
+ *    FIFO (opened read-write, so it never waits for a writer) for a `fifo` session: a headless
+ *    agent that streams its input reads messages from there, as under the `process` runtime.
+ *    Other sessions keep the pane's terminal as stdin: interactive agents read the terminal,
+ *    and steering types into it;
  * 2. blocks opening the `gate` FIFO for reading until the runtime opens it for writing, which
  *    the runtime does only once `pipe-pane` copies the pane to the log, so the program cannot
  *    print anything the log would miss;
@@ -26,9 +29,10 @@ import { escapeTmuxFormat } from "./tmux-command.js";
 import { makeWrapperArgs } from "./wrapper-script.js";
 
 export const TMUX_LAUNCH_SCRIPT = [
-  'if [ -n "$2" ]; then exec < "$2" || exit 125; fi',
+  'if [ "$2" = file ]; then exec < "$3" || exit 125; fi',
+  'if [ "$2" = fifo ]; then exec <> "$3" || exit 125; fi',
   ': < "$1" || exit 125',
-  "shift 2",
+  "shift 3",
   'if [ -n "${TERM+set}" ]; then exec /usr/bin/env -i -- "TERM=$TERM" "$@"; fi',
   'exec /usr/bin/env -i -- "$@"',
 ].join("\n");
@@ -46,7 +50,8 @@ export function makeTmuxPaneArgv(spec: SessionSpec): string[] {
     TMUX_LAUNCH_SCRIPT,
     "baton-launch",
     paths.gate,
-    spec.stdin.kind === "file" ? spec.stdin.path : "",
+    spec.stdin.kind,
+    spec.stdin.kind === "file" ? spec.stdin.path : spec.stdin.kind === "fifo" ? paths.stdin : "",
     ...Object.entries(env).map(([name, value]) => `${name}=${value}`),
     "/bin/sh",
     ...makeWrapperArgs(spec.dir, env, spec.argv),

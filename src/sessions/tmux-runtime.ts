@@ -48,6 +48,7 @@ import {
   sessionTarget,
 } from "./tmux-session-query.js";
 import { startTmuxSession, TMUX_SESSION_NAME } from "./tmux-start.js";
+import { readsFifo, steerFifo } from "./steer-fifo.js";
 import { steerTmuxSession } from "./tmux-steer.js";
 import { waitForAdoptedExit } from "./wait-for-adopted-exit.js";
 
@@ -220,8 +221,11 @@ class TmuxRuntimeImpl implements TmuxRuntime {
     }
   }
 
+  /** Into the session's stdin FIFO where it reads one (a headless agent), else typed. */
   steer(handle: SessionHandle, message: string): Promise<SteerResult> {
-    return steerTmuxSession(this.#tmux, handle, message);
+    return readsFifo(handle)
+      ? steerFifo(handle, message)
+      : steerTmuxSession(this.#tmux, handle, message);
   }
 
   async peek(handle: SessionHandle, lines: number): Promise<string> {

@@ -71,6 +71,9 @@ export async function startTmuxSession(
     // Created here with our mode; the pane's pipe only appends to it.
     closeSync(openSync(paths.log, "a", 0o600));
     await makeFifo(paths.gate);
+    if (spec.stdin.kind === "fifo") {
+      await makeFifo(paths.stdin);
+    }
   } catch (error) {
     throw sessionStartError(
       spec.name,

@@ -157,3 +157,6 @@ export function worktreeFile(view: PipelineView, path: string): string {
   }
   return readFileSync(join(view.worktree, path), "utf8");
 }
+
+/** Both session runtimes: tests of agents in sessions run under each. */
+export const RUNTIMES = ["process", "tmux"] as const;

@@ -1,6 +1,7 @@
 /**
- * `baton session steer` on a live Claude Code session (process runtime, stream-json on a FIFO):
- * the message reaches the model, which acts on it, and Baton finishes the job with that work.
+ * `baton session steer` on a live Claude Code session (stream-json on the session's FIFO, under
+ * both runtimes): the message reaches the model, which acts on it, and Baton finishes the job
+ * with that work.
  *
  * - Between turns (an orchestrator driving with `baton check-in`): the agent finished its first
  *   turn and waits; the steering message starts a new user turn of the same conversation.
@@ -24,6 +25,7 @@ import {
   checkInOutput,
   pipelineStatus,
   project,
+  RUNTIMES,
   sessionList,
   stageOf,
   worktreeFile,
@@ -40,14 +42,17 @@ const STEER = "Write NOTES.md saying: indent with tabs.";
 const NOTES = "indent with tabs\n";
 
 /** A project whose one stage passes only when NOTES.md says what the steering message asked. */
-async function steeredProject(server: AnthropicServer): Promise<CliProject> {
+async function steeredProject(
+  server: AnthropicServer,
+  runtime: (typeof RUNTIMES)[number],
+): Promise<CliProject> {
   const home = await makeClaudeHome();
   onTestFinished(() => home.cleanup());
   return project({
     config: `version: 1
 defaults:
   agent: claude
-  runtime: process
+  runtime: ${runtime}
   timeout: 2m
   stall_timeout: 2m
   grace: 2s
@@ -91,7 +96,7 @@ async function resultLines(p: CliProject, name: string): Promise<number> {
   return peek.stdout.split("\n").filter((line) => line.startsWith('{"type":"result"')).length;
 }
 
-describe("steering a running Claude Code session", () => {
+describe.each(RUNTIMES)("steering a running Claude Code session, in a %s session", (runtime) => {
   it("between turns: the message is the session's next user turn, and the job ends with its work", async () => {
     let worktree = "";
     const server = await startAnthropicServer({
@@ -112,7 +117,7 @@ describe("steering a running Claude Code session", () => {
       ],
     });
     onTestFinished(() => server.close());
-    const p = await steeredProject(server);
+    const p = await steeredProject(server, runtime);
 
     expect((await p.run(["task", "add", "Write the notes"])).code).toBe(0);
     const first = checkInOutput.parse(await p.json(["check-in", "--format=json"]));
@@ -187,7 +192,7 @@ describe("steering a running Claude Code session", () => {
       ],
     });
     onTestFinished(() => server.close());
-    const p = await steeredProject(server);
+    const p = await steeredProject(server, runtime);
 
     const running = p.run(["run", "Write the notes"], { timeoutMs: 30_000 });
     const name = await liveSession(p);
@@ -228,7 +233,7 @@ describe("steering a running Claude Code session", () => {
       ],
     });
     onTestFinished(() => server.close());
-    const p = await steeredProject(server);
+    const p = await steeredProject(server, runtime);
 
     const running = p.run(["run", "Write the notes"], { timeoutMs: 25_000 });
     const name = await liveSession(p).catch(async (thrown: unknown) => {

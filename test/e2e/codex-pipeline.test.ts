@@ -27,7 +27,7 @@ import {
   userTexts,
 } from "../helpers/openai-server.js";
 import { CODEX_MODEL, codexBinDir, makeCodexHome } from "../agents/codex-kit.js";
-import { pipelineStatus, project, stageOf } from "../cli/kit.js";
+import { pipelineStatus, project, RUNTIMES, stageOf } from "../cli/kit.js";
 
 beforeAll(assertBuilt);
 
@@ -124,18 +124,20 @@ const issueDetail = z.object({
   ),
 });
 
-describe("a Baton pipeline driving the real Codex CLI", () => {
-  it("writes code, fails its gate, fixes it from the gate's output, and records the server's usage and priced cost", async () => {
-    const respond = scriptedModel();
-    const server = await startOpenAIServer(USAGES.map(() => respond));
-    onTestFinished(() => server.close());
-    const codex = await makeCodexHome(server);
-    onTestFinished(() => codex.cleanup());
+describe.each(RUNTIMES)(
+  "a Baton pipeline driving the real Codex CLI, in a %s session",
+  (runtime) => {
+    it("writes code, fails its gate, fixes it from the gate's output, and records the server's usage and priced cost", async () => {
+      const respond = scriptedModel();
+      const server = await startOpenAIServer(USAGES.map(() => respond));
+      onTestFinished(() => server.close());
+      const codex = await makeCodexHome(server);
+      onTestFinished(() => codex.cleanup());
 
-    const config = `version: 1
+      const config = `version: 1
 defaults:
   agent: codex
-  runtime: process
+  runtime: ${runtime}
   timeout: 60s
   stall_timeout: 60s
   grace: 1s
@@ -157,105 +159,106 @@ pipelines:
         fix: { max_rounds: 2 }
         on_fail: fail
 `;
-    const p = await project({
-      config,
-      files: { "prompts/implement.md": PROMPT, "test.sh": TEST_SH },
+      const p = await project({
+        config,
+        files: { "prompts/implement.md": PROMPT, "test.sh": TEST_SH },
+      });
+      const env = {
+        PATH: `${codexBinDir()}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+        [KEY_VARIABLE]: "sk-from-pass-env",
+      };
+
+      const ran = await p.run(["run", "Answer the question"], { env, timeoutMs: 25_000 });
+      expect(server.problems).toEqual([]);
+      expect(ran.stdout).toContain("implement: gate test failed (exit 1)");
+      expect(ran.stdout).toContain("implement: gate test passed");
+      expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
+
+      const view = await pipelineStatus(p, 1);
+      expect(view.status).toBe("completed");
+      const implement = stageOf(view, "implement");
+      expect(implement).toMatchObject({ status: "succeeded", attempts: 1, fix_rounds: 1 });
+
+      // The work is Codex's, in the worktree, committed by Baton on the task's branch.
+      const worktree = view.worktree ?? "";
+      expect(readFileSync(join(worktree, "answer.txt"), "utf8")).toBe("42\n");
+      expect(await git(worktree, ["status", "--porcelain"])).toBe("");
+      expect(await git(worktree, ["show", "HEAD:answer.txt"])).toBe("42\n");
+      expect(await git(p.root, ["status", "--porcelain"])).toBe("");
+
+      // Every request: the model the agent names, the key `pass_env` let through.
+      expect(server.requests.filter((r) => r.request !== null)).toHaveLength(USAGES.length);
+      const requests = server.requests.flatMap((r) => (r.request === null ? [] : [r]));
+      for (const r of requests) {
+        expect(r.request?.model).toBe(CODEX_MODEL);
+        expect(r.headers.authorization).toBe("Bearer sk-from-pass-env");
+      }
+      const [first, , third, fourth] = requests.map((r) => r.request as ResponsesRequest);
+      // First job: the stage's prompt, and the test's failure from Codex's own shell tool.
+      expect(userTexts(first!).at(-1)).toContain("Task #1: Answer the question");
+      expect(userTexts(first!).join("\n")).not.toContain("FAIL");
+      expect([...toolOutputs(third!).values()].join("\n")).toContain(GATE_FAILURE);
+      // Fix round: a new Codex session whose prompt carries the gate's name and output.
+      const fixPrompt = userTexts(fourth!).at(-1) ?? "";
+      expect(fixPrompt).toContain("Task #1: Answer the question");
+      expect(fixPrompt).toContain("## Checks that failed (fix round 1)");
+      expect(fixPrompt).toContain("### test");
+      expect(fixPrompt).toContain(GATE_FAILURE);
+      expect(toolOutputs(fourth!).size).toBe(0);
+
+      const detail = issueDetail.parse(
+        await p.json(["analytics", "issue-detail", "1", "--format=json"]),
+      );
+      const run = detail.pipelines[0];
+      expect(run?.jobs.map((j) => [j.stage, j.trigger, j.fix_round, j.agent, j.status])).toEqual([
+        ["implement", "initial", 0, "codex", "failed"],
+        ["implement", "fix", 1, "codex", "succeeded"],
+      ]);
+      expect(run?.jobs[0]?.error_class).toBe("gate");
+      expect(run?.gates.map((g) => [g.gate, g.passed])).toEqual([
+        ["test", false],
+        ["test", true],
+      ]);
+      expect(run?.gates[0]?.output_tail).toContain(GATE_FAILURE);
+      // Codex's tool calls, as Baton read them from its output.
+      const tools = (run?.events ?? [])
+        .filter((e) => e.kind === "agent.tool")
+        .map((e) => [e.data.name, e.data.summary]);
+      expect(tools).toEqual([
+        ["apply_patch", `add ${join(worktree, "answer.txt")}`],
+        ["shell", "sh test.sh"],
+        ["shell", "echo 42 > answer.txt && sh test.sh"],
+      ]);
+
+      // Tokens: what the server sent, with cached input counted apart from the rest.
+      const sent = server.usageSent;
+      const tokensIn = sent.inputTokens - sent.cachedTokens;
+      const costs = z
+        .array(costRow)
+        .parse(await p.json(["analytics", "cost", "--by", "stage", "--format=json"]));
+      expect(costs).toHaveLength(1);
+      expect(costs[0]).toMatchObject({
+        stage: "implement",
+        jobs: 2,
+        tokens_in: tokensIn,
+        tokens_out: sent.outputTokens,
+        cache_read_tokens: sent.cachedTokens,
+        cache_write_tokens: 0,
+      });
+      expect(implement.tokens).toBe(sent.inputTokens + sent.outputTokens);
+      expect(view.stages.reduce((sum, s) => sum + s.tokens, 0)).toBe(
+        sent.inputTokens + sent.outputTokens,
+      );
+
+      // Cost: the agent's prices applied to those tokens, priced here on their own.
+      const expectedUsd =
+        (tokensIn * PRICES.input +
+          sent.outputTokens * PRICES.output +
+          sent.cachedTokens * PRICES.cache_read) /
+        1_000_000;
+      expect(expectedUsd).toBeGreaterThan(0);
+      expect(costs[0]?.cost_usd).toBeCloseTo(expectedUsd, 9);
+      expect(implement.cost_usd).toBeCloseTo(expectedUsd, 9);
     });
-    const env = {
-      PATH: `${codexBinDir()}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-      [KEY_VARIABLE]: "sk-from-pass-env",
-    };
-
-    const ran = await p.run(["run", "Answer the question"], { env, timeoutMs: 25_000 });
-    expect(server.problems).toEqual([]);
-    expect(ran.stdout).toContain("implement: gate test failed (exit 1)");
-    expect(ran.stdout).toContain("implement: gate test passed");
-    expect(ran.code, `${ran.stdout}\n${ran.stderr}`).toBe(0);
-
-    const view = await pipelineStatus(p, 1);
-    expect(view.status).toBe("completed");
-    const implement = stageOf(view, "implement");
-    expect(implement).toMatchObject({ status: "succeeded", attempts: 1, fix_rounds: 1 });
-
-    // The work is Codex's, in the worktree, committed by Baton on the task's branch.
-    const worktree = view.worktree ?? "";
-    expect(readFileSync(join(worktree, "answer.txt"), "utf8")).toBe("42\n");
-    expect(await git(worktree, ["status", "--porcelain"])).toBe("");
-    expect(await git(worktree, ["show", "HEAD:answer.txt"])).toBe("42\n");
-    expect(await git(p.root, ["status", "--porcelain"])).toBe("");
-
-    // Every request: the model the agent names, the key `pass_env` let through.
-    expect(server.requests.filter((r) => r.request !== null)).toHaveLength(USAGES.length);
-    const requests = server.requests.flatMap((r) => (r.request === null ? [] : [r]));
-    for (const r of requests) {
-      expect(r.request?.model).toBe(CODEX_MODEL);
-      expect(r.headers.authorization).toBe("Bearer sk-from-pass-env");
-    }
-    const [first, , third, fourth] = requests.map((r) => r.request as ResponsesRequest);
-    // First job: the stage's prompt, and the test's failure from Codex's own shell tool.
-    expect(userTexts(first!).at(-1)).toContain("Task #1: Answer the question");
-    expect(userTexts(first!).join("\n")).not.toContain("FAIL");
-    expect([...toolOutputs(third!).values()].join("\n")).toContain(GATE_FAILURE);
-    // Fix round: a new Codex session whose prompt carries the gate's name and output.
-    const fixPrompt = userTexts(fourth!).at(-1) ?? "";
-    expect(fixPrompt).toContain("Task #1: Answer the question");
-    expect(fixPrompt).toContain("## Checks that failed (fix round 1)");
-    expect(fixPrompt).toContain("### test");
-    expect(fixPrompt).toContain(GATE_FAILURE);
-    expect(toolOutputs(fourth!).size).toBe(0);
-
-    const detail = issueDetail.parse(
-      await p.json(["analytics", "issue-detail", "1", "--format=json"]),
-    );
-    const run = detail.pipelines[0];
-    expect(run?.jobs.map((j) => [j.stage, j.trigger, j.fix_round, j.agent, j.status])).toEqual([
-      ["implement", "initial", 0, "codex", "failed"],
-      ["implement", "fix", 1, "codex", "succeeded"],
-    ]);
-    expect(run?.jobs[0]?.error_class).toBe("gate");
-    expect(run?.gates.map((g) => [g.gate, g.passed])).toEqual([
-      ["test", false],
-      ["test", true],
-    ]);
-    expect(run?.gates[0]?.output_tail).toContain(GATE_FAILURE);
-    // Codex's tool calls, as Baton read them from its output.
-    const tools = (run?.events ?? [])
-      .filter((e) => e.kind === "agent.tool")
-      .map((e) => [e.data.name, e.data.summary]);
-    expect(tools).toEqual([
-      ["apply_patch", `add ${join(worktree, "answer.txt")}`],
-      ["shell", "sh test.sh"],
-      ["shell", "echo 42 > answer.txt && sh test.sh"],
-    ]);
-
-    // Tokens: what the server sent, with cached input counted apart from the rest.
-    const sent = server.usageSent;
-    const tokensIn = sent.inputTokens - sent.cachedTokens;
-    const costs = z
-      .array(costRow)
-      .parse(await p.json(["analytics", "cost", "--by", "stage", "--format=json"]));
-    expect(costs).toHaveLength(1);
-    expect(costs[0]).toMatchObject({
-      stage: "implement",
-      jobs: 2,
-      tokens_in: tokensIn,
-      tokens_out: sent.outputTokens,
-      cache_read_tokens: sent.cachedTokens,
-      cache_write_tokens: 0,
-    });
-    expect(implement.tokens).toBe(sent.inputTokens + sent.outputTokens);
-    expect(view.stages.reduce((sum, s) => sum + s.tokens, 0)).toBe(
-      sent.inputTokens + sent.outputTokens,
-    );
-
-    // Cost: the agent's prices applied to those tokens, priced here on their own.
-    const expectedUsd =
-      (tokensIn * PRICES.input +
-        sent.outputTokens * PRICES.output +
-        sent.cachedTokens * PRICES.cache_read) /
-      1_000_000;
-    expect(expectedUsd).toBeGreaterThan(0);
-    expect(costs[0]?.cost_usd).toBeCloseTo(expectedUsd, 9);
-    expect(implement.cost_usd).toBeCloseTo(expectedUsd, 9);
-  });
-});
+  },
+);

@@ -176,21 +176,29 @@ describe("tmux runtime: start and exit", () => {
     expect(readFileSync(victim, "utf8")).toBe("still here");
   });
 
-  it("feeds a file stdin to the program; other sessions read the terminal", async () => {
+  it("feeds a file stdin to the program, a fifo session its FIFO; a null session reads the terminal", async () => {
     const prompt = join(kit.root, "prompt.md");
     writeFileSync(prompt, "the prompt\nsecond line\n");
     const fromFile = await kit.start({ argv: ["cat"], stdin: { kind: "file", path: prompt } });
     expect(await kit.runtime.waitForExit(fromFile, never)).toMatchObject({ exitCode: 0 });
     expect(readFileSync(fromFile.logPath, "utf8")).toBe(terminal("the prompt\nsecond line\n"));
 
-    for (const kind of ["null", "fifo"] as const) {
-      const handle = await kit.start({
-        argv: ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo terminal"],
-        stdin: { kind },
-      });
-      expect(await kit.runtime.waitForExit(handle, never)).toMatchObject({ exitCode: 0 });
-      expect(readFileSync(handle.logPath, "utf8")).toBe(terminal("terminal\n"));
-    }
+    const fromTerminal = await kit.start({
+      argv: ["sh", "-c", "[ -t 0 ] && [ -t 1 ] && echo terminal"],
+      stdin: { kind: "null" },
+    });
+    expect(await kit.runtime.waitForExit(fromTerminal, never)).toMatchObject({ exitCode: 0 });
+    expect(readFileSync(fromTerminal.logPath, "utf8")).toBe(terminal("terminal\n"));
+
+    // A headless agent that streams its input: stdin is the FIFO, output still the terminal;
+    // a steering message goes into the FIFO, not typed into the pane.
+    const fromFifo = await kit.start({
+      argv: ["sh", "-c", '[ -t 0 ] || [ ! -t 1 ] || { read -r line; echo "read: $line"; }'],
+      stdin: { kind: "fifo" },
+    });
+    expect(await kit.runtime.steer(fromFifo, "from the fifo\n")).toEqual({ delivered: true });
+    expect(await kit.runtime.waitForExit(fromFifo, never)).toMatchObject({ exitCode: 0 });
+    expect(readFileSync(fromFifo.logPath, "utf8")).toBe(terminal("read: from the fifo\n"));
   });
 
   it("records 127 for a missing program, and a signal for a program killed by one", async () => {
