@@ -18,14 +18,29 @@ export interface SessionPaths {
   logClosed: string;
 }
 
-/** The paths of the files in session directory `dir`. Pure: touches no file. */
+/**
+ * The paths of the files in session directory `dir`. Pure: touches no file. Each path is made
+ * when it is read: a check-in asks thousands of sessions for one path each.
+ */
 export function sessionPaths(dir: string): SessionPaths {
   return {
-    log: join(dir, "log"),
-    pid: join(dir, "pid"),
-    exit: join(dir, "exit"),
-    stdin: join(dir, "stdin"),
-    gate: join(dir, "gate"),
-    logClosed: join(dir, "log-closed"),
+    get log() {
+      return join(dir, "log");
+    },
+    get pid() {
+      return join(dir, "pid");
+    },
+    get exit() {
+      return join(dir, "exit");
+    },
+    get stdin() {
+      return join(dir, "stdin");
+    },
+    get gate() {
+      return join(dir, "gate");
+    },
+    get logClosed() {
+      return join(dir, "log-closed");
+    },
   };
 }
