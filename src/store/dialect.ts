@@ -14,6 +14,7 @@ import {
   sql,
   type ColumnDefinitionBuilder,
   type DialectAdapter,
+  type SqliteStatement,
   type CreateTableBuilder,
   type DatabaseConnection,
   type Driver,
@@ -74,12 +75,44 @@ class ImmediateSqliteDialect extends SqliteDialect {
 const STATEMENT_CACHE_SIZE = 256;
 
 /**
+ * A query's rows as objects, built from better-sqlite3's raw arrays by an object literal
+ * compiled for the statement's columns: for wide rows (a job has some 40 columns) that is
+ * several times faster than letting better-sqlite3 add each column to each row by name, and a
+ * check-in reads thousands of them. The literal holds only the column names, each quoted by
+ * `JSON.stringify`; a name that comes twice keeps its last value, as better-sqlite3 does.
+ */
+function rowBuilder(columns: readonly string[]): (values: unknown[]) => unknown {
+  const fields = columns.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(", ");
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- see above: column names only
+  return new Function("v", `return { ${fields} };`) as (values: unknown[]) => unknown;
+}
+
+/** `statement` for kysely, reading rows through `rowBuilder` when it returns any. */
+function fastRows(statement: SqliteDatabase.Statement): SqliteStatement {
+  if (!statement.reader) {
+    return statement;
+  }
+  const build = rowBuilder(statement.columns().map((column) => column.name));
+  statement.raw(true);
+  return {
+    reader: true,
+    all: (parameters) => (statement.all(parameters) as unknown[][]).map(build),
+    run: (parameters) => statement.run(parameters),
+    *iterate(parameters) {
+      for (const values of statement.iterate(parameters) as IterableIterator<unknown[]>) {
+        yield build(values);
+      }
+    },
+  };
+}
+
+/**
  * better-sqlite3 with prepared statements kept by their SQL text: kysely prepares every query
  * it runs, and preparing costs more than running the engine's small queries. Statements are
  * never used concurrently (kysely holds one connection behind a mutex).
  */
 function withStatementCache(database: SqliteDatabase.Database): SqliteDialectConfig["database"] {
-  const cache = new Map<string, SqliteDatabase.Statement>();
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => {
       cache.clear();
@@ -88,7 +121,7 @@ function withStatementCache(database: SqliteDatabase.Database): SqliteDialectCon
     prepare: (sql: string) => {
       let statement = cache.get(sql);
       if (statement === undefined) {
-        statement = database.prepare(sql);
+        statement = fastRows(database.prepare(sql));
         if (cache.size >= STATEMENT_CACHE_SIZE) {
           cache.delete(cache.keys().next().value as string);
         }
