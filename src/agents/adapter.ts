@@ -92,8 +92,9 @@ export interface FailureVerdict {
 export interface AgentAdapter {
   readonly name: string;
   /**
-   * How a running session takes a message: on its stdin (a FIFO), through its terminal (tmux
-   * sessions), or not at all.
+   * How a running headless session takes a message: on its stdin (a FIFO), through its
+   * terminal (tmux sessions; a command agent's program may read it), or not at all. In an
+   * `interactive` stage every agent reads its terminal and can be steered there.
    */
   readonly steering: "stdin" | "terminal" | "none";
   /** Builds the invocation. Throws `AppError` when the agent is configured wrongly. */

@@ -12,7 +12,7 @@ const PLACEHOLDER = new RegExp(`\\{(${COMMAND_PLACEHOLDERS.join("|")})\\}`, "g")
  */
 export const commandAdapter: AgentAdapter = {
   name: "command",
-  steering: "none",
+  steering: "terminal",
   invocation(input: InvocationInput): Invocation {
     const template = input.agent.command;
     if (template === null || template.length === 0) {

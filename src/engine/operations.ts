@@ -8,7 +8,7 @@ import { ConflictError, NotFoundError, UnauthorizedError, UsageError } from "../
 import { EVENTS } from "../core/events.js";
 import type { NewJob } from "../core/job.js";
 import type { PipelineSnapshot, RouteResult } from "../core/pipeline-def.js";
-import type { Pipeline, Project, Session, Task, TaskSource } from "../core/records.js";
+import type { Job, Pipeline, Project, Session, Task, TaskSource } from "../core/records.js";
 import { stagesToRetry } from "../core/retry-plan.js";
 import { labelRoute, modelFor, routeAtCreation, stageAgentChoice } from "../core/routing.js";
 import { isActiveJob, isOpenPipeline, type PipelineStatus } from "../core/status.js";
@@ -44,7 +44,8 @@ import {
   listSessionsByIds,
   updateSession,
 } from "../store/sessions.repository.js";
-import type { SteerResult } from "../sessions/runtime.js";
+import type { Runtime, SteerResult } from "../sessions/runtime.js";
+import type { AgentAdapter } from "../agents/adapter.js";
 import { getAdapter } from "../agents/registry.js";
 import {
   findTaskByNumber,
@@ -636,8 +637,56 @@ export function steerTextFor(
 }
 
 /**
+ * Why a session of `job` cannot take a message, or `null` when it can: a headless agent whose
+ * CLI reads nothing once it runs (Codex's `exec`, OpenCode, Aider, Gemini) would never see
+ * what was typed into its terminal, though the terminal would echo it.
+ */
+function steeringRefusal(snapshot: PipelineSnapshot, job: Job): string | null {
+  const agent = job.agent === null ? undefined : snapshot.agents[job.agent];
+  const stage = snapshot.pipeline.stages.find((s) => s.id === job.stageId);
+  if (agent === undefined || stage?.interactive === true) {
+    return null;
+  }
+  let steering: AgentAdapter["steering"];
+  try {
+    steering = getAdapter(agent.adapter).steering;
+  } catch {
+    return null;
+  }
+  return steering === "none"
+    ? `agent ${agent.name} (${agent.adapter}) runs headless and reads no messages while it ` +
+        "works; only Claude Code takes them headless. Give the stage `interactive: true` to " +
+        "run its terminal UI, which can be steered."
+    : null;
+}
+
+/** Formats `message` for the session's agent and delivers it, counting it as sent. */
+async function deliverSteer(
+  ctx: EngineContext,
+  runtime: Runtime,
+  session: Session,
+  pipeline: Pipeline | undefined,
+  job: Job | undefined,
+  message: string,
+): Promise<SteerResult> {
+  const text =
+    pipeline === undefined
+      ? `${message}\n`
+      : steerTextFor(pipeline.snapshot, job?.agent ?? null, message);
+  // Counted before it is written, so that a turn ending as it arrives is never read as the
+  // agent waiting; taken back if it could not be delivered.
+  await countSessionInputs(ctx.store.db, session.id, 1);
+  const result = await runtime.steer(sessionHandle(session), text);
+  if (!result.delivered) {
+    await countSessionInputs(ctx.store.db, session.id, -1);
+  }
+  return result;
+}
+
+/**
  * Sends `message` to a live session: formats it for the session's agent, delivers it through
- * the runtime, stamps `steered_at` and records an event. Returns what the runtime said.
+ * the runtime, stamps `steered_at` and records an event. Returns what the runtime said, or why
+ * the session's agent cannot take a message.
  */
 export async function steerSession(
   ctx: EngineContext,
@@ -653,17 +702,12 @@ export async function steerSession(
   const job = await getJobById(ctx.store.db, session.jobId);
   const pipeline =
     job === undefined ? undefined : await getPipelineById(ctx.store.db, job.pipelineId);
-  const text =
-    pipeline === undefined
-      ? `${message}\n`
-      : steerTextFor(pipeline.snapshot, job?.agent ?? null, message);
-  // Counted before it is written, so that a turn ending as it arrives is never read as the
-  // agent waiting; taken back if it could not be delivered.
-  await countSessionInputs(ctx.store.db, session.id, 1);
-  const result = await runtime.steer(sessionHandle(session), text);
-  if (!result.delivered) {
-    await countSessionInputs(ctx.store.db, session.id, -1);
-  }
+  const refusal =
+    pipeline === undefined || job === undefined ? null : steeringRefusal(pipeline.snapshot, job);
+  const result =
+    refusal !== null
+      ? { delivered: false as const, reason: refusal }
+      : await deliverSteer(ctx, runtime, session, pipeline, job, message);
   const now = ctx.clock();
   await ctx.store.transaction(async (trx) => {
     await updateSession(trx, session.id, {

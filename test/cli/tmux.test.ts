@@ -6,9 +6,10 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, onTestFinished } from "vitest";
 import {
   assertBuilt,
   BATON_ROOT,
@@ -246,6 +247,43 @@ describe("tmux sessions through the CLI", () => {
         "fourth line",
       ]);
     }
+  });
+
+  it("refuses to steer a headless agent that reads no messages, though its terminal would echo them", async () => {
+    // A stand-in for `codex exec`: it runs until killed and reads nothing but its prompt.
+    const bin = join(tmpdir(), `baton-fake-codex-${randomBytes(4).toString("hex")}`);
+    mkdirSync(bin);
+    writeFileSync(join(bin, "codex"), "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }));
+    const socket = newSocket("test");
+    const env = { BATON_TMUX_SOCKET: socket };
+    const p = await makeCliProject({
+      config: `version: 1
+defaults:
+  agent: quiet
+  runtime: tmux
+agents:
+  quiet:
+    adapter: codex
+    env: { PATH: "${bin}:/usr/bin:/bin" }
+pipelines:
+  default:
+    stages:
+      - { id: work, prompt: p.md }
+`,
+      files: { "p.md": "Go.\n" },
+    });
+    projects.push(p);
+    expect((await p.run(["task", "add", "Work quietly"], { env })).code).toBe(0);
+    await p.json(["check-in", "--json"], { env });
+    const session = await sessionOf(p, env);
+    const steer = await p.run(["session", "steer", session.name, "are you there?"], { env });
+    expect(steer.code).toBe(1);
+    expect(steer.stderr).toContain(
+      "not delivered: agent quiet (codex) runs headless and reads no messages while it works",
+    );
+    const peek = await p.run(["session", "peek", session.name, "--lines", "20"], { env });
+    expect(peek.stdout).not.toContain("are you there?");
   });
 
   it("marks orphans both ways, and gc removes only what Baton started", async () => {
