@@ -3,60 +3,29 @@
  * `--no-pretty`, assembled from aider's source (`aider/coders/base_coder.py`, `aider/io.py`,
  * `aider/exceptions.py`; see `test/fixtures/aider/README.md`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../core/errors.js";
-import type { AgentDef } from "../core/pipeline-def.js";
 import type { AgentEvent, FailureInput, InvocationInput } from "./adapter.js";
 import { aiderAdapter } from "./aider-adapter.js";
 import { createAiderParser } from "./aider-parser.js";
+import {
+  builtinAgent,
+  failureInput,
+  fixture as fixtureOf,
+  invocationInput,
+  replay as replayWith,
+} from "./adapter-test-kit.js";
 import { getAdapter } from "./registry.js";
 
-const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures", "aider");
 const NOW = 1_772_446_502_000;
+const AGENT = builtinAgent("aider", { model: "sonnet", passEnv: ["ANTHROPIC_API_KEY"] });
 
-const AGENT: AgentDef = {
-  name: "aider",
-  adapter: "aider",
-  command: null,
-  model: "sonnet",
-  env: {},
-  passEnv: ["ANTHROPIC_API_KEY"],
-  runtime: null,
-  fallback: null,
-  sandbox: true,
-  prices: null,
-};
-
-function input(overrides: Partial<InvocationInput> = {}): InvocationInput {
-  return {
-    agent: AGENT,
-    promptFile: "/srv/baton/sessions/s1/prompt.md",
-    prompt: "Fix the failing test in src/sum.test.ts.",
-    worktree: "/srv/baton/worktrees/app/12-fix-sum",
-    taskNumber: 12,
-    stageId: "implement",
-    model: null,
-    forbiddenDirs: ["/home/me/app"],
-    interactive: false,
-    oneShot: false,
-    ...overrides,
-  };
-}
-
-function failure(overrides: Partial<FailureInput>): FailureInput {
-  return { exitCode: 1, signal: null, outputTail: "", events: [], now: NOW, ...overrides };
-}
-
-function fixture(name: string): string {
-  return readFileSync(join(FIXTURES, name), "utf8");
-}
-
-function replay(text: string): AgentEvent[] {
-  const parser = createAiderParser({ now: () => NOW });
-  return text.split("\n").flatMap((line) => parser.line(line));
-}
+const input = (overrides: Partial<InvocationInput> = {}): InvocationInput =>
+  invocationInput(AGENT, overrides);
+const failure = (overrides: Partial<FailureInput>): FailureInput => failureInput(NOW, overrides);
+const fixture = (file: string): string => fixtureOf("aider", file);
+const replay = (text: string): AgentEvent[] =>
+  replayWith(createAiderParser({ now: () => NOW }), text);
 
 describe("aiderAdapter.invocation", () => {
   it("sends the prompt file as one message, answering yes, committing nothing", () => {

@@ -1,6 +1,4 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import type { AgentDef } from "../core/pipeline-def.js";
 import type { AgentEvent, InvocationInput } from "./adapter.js";
 import {
   claudeAdapter,
@@ -9,49 +7,24 @@ import {
   userMessageLine,
 } from "./claude-adapter.js";
 import { summarizeToolInput } from "./claude-output.js";
+import { builtinAgent, fixture as fixtureOf, invocationInput, replay } from "./adapter-test-kit.js";
 import { getAdapter } from "./registry.js";
 
 /** Transcripts recorded from the real CLI by `test/fixtures/claude/record.ts`. */
-function fixture(name: string): string {
-  return readFileSync(new URL(`../../test/fixtures/claude/${name}`, import.meta.url), "utf8");
-}
+const fixture = (file: string): string => fixtureOf("claude", file);
+const parse = (text: string): AgentEvent[] => replay(claudeAdapter.createParser(), text);
 
-function parse(text: string): AgentEvent[] {
-  const parser = claudeAdapter.createParser();
-  if (parser === null) {
-    throw new Error("the claude adapter has a parser");
-  }
-  return text.split("\n").flatMap((line) => parser.line(line));
-}
+const agent = builtinAgent("claude");
 
-const agent: AgentDef = {
-  name: "claude",
-  adapter: "claude",
-  command: null,
-  model: null,
-  env: {},
-  passEnv: [],
-  runtime: null,
-  fallback: null,
-  sandbox: true,
-  prices: null,
-};
-
-function input(overrides: Partial<InvocationInput> = {}): InvocationInput {
-  return {
-    agent,
+const input = (overrides: Partial<InvocationInput> = {}): InvocationInput =>
+  invocationInput(agent, {
     promptFile: "/baton/sessions/s1/prompt.md",
     prompt: "Fix the bug.\nThen run the tests.",
     worktree: "/baton/worktrees/app/1-fix",
     taskNumber: 1,
-    stageId: "implement",
-    model: null,
     forbiddenDirs: [],
-    interactive: false,
-    oneShot: false,
     ...overrides,
-  };
-}
+  });
 
 const PERMISSIONS = ["--permission-mode", "acceptEdits", "--allowedTools", "Bash"];
 

@@ -1,45 +1,21 @@
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentDef } from "../core/pipeline-def.js";
 import type { FailureInput, InvocationInput } from "./adapter.js";
 import { codexAdapter, INTERACTIVE_NOTIFY } from "./codex-adapter.js";
+import { builtinAgent, failureInput, fixture, invocationInput } from "./adapter-test-kit.js";
 import { getAdapter } from "./registry.js";
 
-const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures", "codex");
+const AGENT = builtinAgent("codex", { model: "gpt-5.5" });
 
-const AGENT: AgentDef = {
-  name: "codex",
-  adapter: "codex",
-  command: null,
-  model: "gpt-5.5",
-  env: {},
-  passEnv: [],
-  runtime: null,
-  fallback: null,
-  sandbox: true,
-  prices: null,
-};
-
-function input(overrides: Partial<InvocationInput> = {}): InvocationInput {
-  return {
-    agent: AGENT,
-    promptFile: "/srv/baton/sessions/s1/prompt.md",
+const input = (overrides: Partial<InvocationInput> = {}): InvocationInput =>
+  invocationInput(AGENT, {
     prompt: "Fix the bug; `rm -rf /` is not a command here.",
     worktree: "/srv/baton/worktrees/task-1",
     taskNumber: 1,
-    stageId: "implement",
-    model: null,
     forbiddenDirs: ["/home/me/project"],
-    interactive: false,
-    oneShot: false,
     ...overrides,
-  };
-}
-
-function failure(overrides: Partial<FailureInput>): FailureInput {
-  return { exitCode: 1, signal: null, outputTail: "", events: [], now: 1_000_000, ...overrides };
-}
+  });
+const failure = (overrides: Partial<FailureInput>): FailureInput =>
+  failureInput(1_000_000, overrides);
 
 describe("codexAdapter.invocation", () => {
   it("runs codex exec --json in the worktree, sandboxed, with the prompt on stdin", () => {
@@ -145,7 +121,7 @@ describe("codexAdapter.invocation", () => {
 
 describe("codexAdapter.classifyFailure", () => {
   it("takes the last error event Codex printed", () => {
-    const tail = readFileSync(join(FIXTURES, "rate-limit.jsonl"), "utf8");
+    const tail = fixture("codex", "rate-limit.jsonl");
     const parser = codexAdapter.createParser();
     const events = parser === null ? [] : tail.split("\n").flatMap((line) => parser.line(line));
     expect(codexAdapter.classifyFailure(failure({ outputTail: tail, events }))).toEqual({
@@ -167,7 +143,7 @@ describe("codexAdapter.classifyFailure", () => {
   });
 
   it("reads Codex's retry notices when it was stopped while retrying", () => {
-    const tail = readFileSync(join(FIXTURES, "network-down.jsonl"), "utf8");
+    const tail = fixture("codex", "network-down.jsonl");
     const verdict = codexAdapter.classifyFailure(
       failure({ exitCode: null, signal: "SIGTERM", outputTail: tail }),
     );

@@ -4,60 +4,29 @@
  * (`packages/core/src/output/types.ts`, `packages/cli/src/nonInteractiveCli.ts`; see
  * `test/fixtures/gemini/README.md`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { AgentDef } from "../core/pipeline-def.js";
 import type { AgentEvent, FailureInput, InvocationInput } from "./adapter.js";
 import { geminiAdapter } from "./gemini-adapter.js";
 import { parseGeminiResetAt } from "./gemini-classify.js";
 import { createGeminiParser } from "./gemini-parser.js";
+import {
+  builtinAgent,
+  failureInput,
+  fixture as fixtureOf,
+  invocationInput,
+  replay as replayWith,
+} from "./adapter-test-kit.js";
 import { getAdapter } from "./registry.js";
 
-const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures", "gemini");
 const NOW = 1_772_446_502_000;
+const AGENT = builtinAgent("gemini", { model: "gemini-2.5-pro", passEnv: ["GEMINI_API_KEY"] });
 
-const AGENT: AgentDef = {
-  name: "gemini",
-  adapter: "gemini",
-  command: null,
-  model: "gemini-2.5-pro",
-  env: {},
-  passEnv: ["GEMINI_API_KEY"],
-  runtime: null,
-  fallback: null,
-  sandbox: true,
-  prices: null,
-};
-
-function input(overrides: Partial<InvocationInput> = {}): InvocationInput {
-  return {
-    agent: AGENT,
-    promptFile: "/srv/baton/sessions/s1/prompt.md",
-    prompt: "Fix the failing test in src/sum.test.ts.",
-    worktree: "/srv/baton/worktrees/app/12-fix-sum",
-    taskNumber: 12,
-    stageId: "implement",
-    model: null,
-    forbiddenDirs: ["/home/me/app"],
-    interactive: false,
-    oneShot: false,
-    ...overrides,
-  };
-}
-
-function failure(overrides: Partial<FailureInput>): FailureInput {
-  return { exitCode: 1, signal: null, outputTail: "", events: [], now: NOW, ...overrides };
-}
-
-function fixture(name: string): string {
-  return readFileSync(join(FIXTURES, name), "utf8");
-}
-
-function replay(text: string): AgentEvent[] {
-  const parser = createGeminiParser({ now: () => NOW });
-  return text.split("\n").flatMap((line) => parser.line(line));
-}
+const input = (overrides: Partial<InvocationInput> = {}): InvocationInput =>
+  invocationInput(AGENT, overrides);
+const failure = (overrides: Partial<FailureInput>): FailureInput => failureInput(NOW, overrides);
+const fixture = (file: string): string => fixtureOf("gemini", file);
+const replay = (text: string): AgentEvent[] =>
+  replayWith(createGeminiParser({ now: () => NOW }), text);
 
 const TRUST = { GEMINI_CLI_TRUST_WORKSPACE: "true" };
 

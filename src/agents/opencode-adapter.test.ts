@@ -3,61 +3,33 @@
  * `opencode run --format json`, assembled from OpenCode's source (`cli/cmd/run.ts`,
  * `session/message-v2.ts`; see `test/fixtures/opencode/README.md`).
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AppError } from "../core/errors.js";
-import type { AgentDef } from "../core/pipeline-def.js";
 import type { AgentEvent, FailureInput, InvocationInput } from "./adapter.js";
 import { classifyOpenCodeError } from "./opencode-classify.js";
 import { openCodeAdapter } from "./opencode-adapter.js";
 import { createOpenCodeParser } from "./opencode-parser.js";
+import {
+  builtinAgent,
+  failureInput,
+  fixture as fixtureOf,
+  invocationInput,
+  replay as replayWith,
+} from "./adapter-test-kit.js";
 import { getAdapter } from "./registry.js";
 
-const FIXTURES = join(import.meta.dirname, "..", "..", "test", "fixtures", "opencode");
 const NOW = 1_772_450_102_000;
+const AGENT = builtinAgent("opencode", { model: "anthropic/claude-sonnet-4-5" });
 
-const AGENT: AgentDef = {
-  name: "opencode",
-  adapter: "opencode",
-  command: null,
-  model: "anthropic/claude-sonnet-4-5",
-  env: {},
-  passEnv: [],
-  runtime: null,
-  fallback: null,
-  sandbox: true,
-  prices: null,
-};
-
-function input(overrides: Partial<InvocationInput> = {}): InvocationInput {
-  return {
-    agent: AGENT,
-    promptFile: "/srv/baton/sessions/s1/prompt.md",
+const input = (overrides: Partial<InvocationInput> = {}): InvocationInput =>
+  invocationInput(AGENT, {
     prompt: "Fix the bug; `rm -rf /` is not a command here.",
-    worktree: "/srv/baton/worktrees/app/12-fix-sum",
-    taskNumber: 12,
-    stageId: "implement",
-    model: null,
-    forbiddenDirs: ["/home/me/app"],
-    interactive: false,
-    oneShot: false,
     ...overrides,
-  };
-}
-
-function failure(overrides: Partial<FailureInput>): FailureInput {
-  return { exitCode: 1, signal: null, outputTail: "", events: [], now: NOW, ...overrides };
-}
-
-function replay(text: string): AgentEvent[] {
-  const parser = createOpenCodeParser({ now: () => NOW });
-  return text.split("\n").flatMap((line) => parser.line(line));
-}
-
-function fixture(name: string): string {
-  return readFileSync(join(FIXTURES, name), "utf8");
-}
+  });
+const failure = (overrides: Partial<FailureInput>): FailureInput => failureInput(NOW, overrides);
+const fixture = (file: string): string => fixtureOf("opencode", file);
+const replay = (text: string): AgentEvent[] =>
+  replayWith(createOpenCodeParser({ now: () => NOW }), text);
 
 describe("openCodeAdapter.invocation", () => {
   it("runs `opencode run --format json` with the prompt on stdin, outside dirs denied", () => {
