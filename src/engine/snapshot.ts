@@ -24,7 +24,7 @@ import { countActiveJobs, toJob } from "../store/jobs.repository.js";
 import type { JobRow } from "../store/jobs.table.js";
 import {
   countRunningPipelines,
-  parseDefinition,
+  readDefinitions,
   toPipeline,
 } from "../store/pipelines.repository.js";
 import { listProjects } from "../store/projects.repository.js";
@@ -443,15 +443,10 @@ export class SnapshotLoader {
   }
 
   async #loadDefinitions(hashes: readonly string[]): Promise<void> {
-    const missing = [...new Set(hashes)].filter((h) => !this.#definitions.has(h));
-    for (const chunk of chunks(missing)) {
-      const rows = await this.#ctx.store.db
-        .selectFrom("pipeline_definitions")
-        .select(["hash", "definition"])
-        .where("hash", "in", chunk)
-        .execute();
-      for (const row of rows) {
-        this.#definitions.set(row.hash, parseDefinition(row.definition, row.hash));
+    const missing = hashes.filter((h) => !this.#definitions.has(h));
+    if (missing.length > 0) {
+      for (const [hash, snapshot] of await readDefinitions(this.#ctx.store.db, missing)) {
+        this.#definitions.set(hash, snapshot);
       }
     }
   }

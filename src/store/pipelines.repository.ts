@@ -22,7 +22,7 @@ function isRoute(value: unknown): value is RouteResult {
 }
 
 /** Parses a stored definition text. Throws `InternalError` for text Baton did not write. */
-export function parseDefinition(text: string, hash: string): PipelineSnapshot {
+function parseDefinition(text: string, hash: string): PipelineSnapshot {
   return parseJsonColumn(text, `pipeline_definitions.definition ${hash}`, isSnapshot);
 }
 
@@ -56,25 +56,49 @@ export function toPipeline(row: PipelineRow, snapshot: PipelineSnapshot): Pipeli
   };
 }
 
-/** Rows with their definition texts; each distinct text is parsed once per call. */
-function withDefinitions(rows: readonly (PipelineRow & { definition: string })[]): Pipeline[] {
+/** Definitions read per query, well under SQLite's bound-parameter limit. */
+const DEFINITION_CHUNK = 500;
+
+/**
+ * The definitions stored under `hashes`, parsed. Hashes not stored are missing from the result.
+ */
+export async function readDefinitions(
+  db: Db,
+  hashes: readonly string[],
+): Promise<Map<string, PipelineSnapshot>> {
   const parsed = new Map<string, PipelineSnapshot>();
+  const distinct = [...new Set(hashes)];
+  for (let i = 0; i < distinct.length; i += DEFINITION_CHUNK) {
+    const rows = await db
+      .selectFrom("pipeline_definitions")
+      .select(["hash", "definition"])
+      .where("hash", "in", distinct.slice(i, i + DEFINITION_CHUNK))
+      .execute();
+    for (const { hash, definition } of rows) {
+      parsed.set(hash, parseDefinition(definition, hash));
+    }
+  }
+  return parsed;
+}
+
+/**
+ * Rows with their definitions, which many pipelines share: each distinct one is read and
+ * parsed once, rather than copied out of the store for every row.
+ */
+async function withDefinitions(db: Db, rows: readonly PipelineRow[]): Promise<Pipeline[]> {
+  const parsed = await readDefinitions(
+    db,
+    rows.map((row) => row.definition_hash),
+  );
   return rows.map((row) => {
-    let snapshot = parsed.get(row.definition_hash);
+    const snapshot = parsed.get(row.definition_hash);
     if (snapshot === undefined) {
-      snapshot = parseDefinition(row.definition, row.definition_hash);
-      parsed.set(row.definition_hash, snapshot);
+      throw new InternalError(
+        `pipeline ${row.id} runs definition ${row.definition_hash}, which is not stored`,
+      );
     }
     return toPipeline(row, snapshot);
   });
-}
-
-function selectWithDefinition(db: Db) {
-  return db
-    .selectFrom("pipelines")
-    .innerJoin("pipeline_definitions", "pipeline_definitions.hash", "pipelines.definition_hash")
-    .selectAll("pipelines")
-    .select("pipeline_definitions.definition");
 }
 
 export interface NewPipeline {
@@ -124,8 +148,8 @@ export async function insertPipeline(db: Db, p: NewPipeline): Promise<Pipeline> 
 }
 
 export async function getPipelineById(db: Db, id: string): Promise<Pipeline | undefined> {
-  const row = await selectWithDefinition(db).where("pipelines.id", "=", id).executeTakeFirst();
-  return row === undefined ? undefined : withDefinitions([row])[0];
+  const row = await db.selectFrom("pipelines").selectAll().where("id", "=", id).executeTakeFirst();
+  return row === undefined ? undefined : (await withDefinitions(db, [row]))[0];
 }
 
 /** The task's most recent pipeline (highest `run`). */
@@ -133,20 +157,20 @@ export async function findLatestPipelineForTask(
   db: Db,
   taskId: string,
 ): Promise<Pipeline | undefined> {
-  const row = await selectWithDefinition(db)
-    .where("pipelines.task_id", "=", taskId)
-    .orderBy("pipelines.run", "desc")
+  const row = await db
+    .selectFrom("pipelines")
+    .selectAll()
+    .where("task_id", "=", taskId)
+    .orderBy("run", "desc")
     .limit(1)
     .executeTakeFirst();
-  return row === undefined ? undefined : withDefinitions([row])[0];
+  return row === undefined ? undefined : (await withDefinitions(db, [row]))[0];
 }
 
 export async function listPipelines(
   db: Db,
   filter: { projectId?: string; statuses?: readonly PipelineStatus[]; ids?: readonly string[] },
 ): Promise<Pipeline[]> {
-  // Rows without their definitions, which many pipelines share: each distinct one is read and
-  // parsed once, rather than copied out of the store for every row.
   let query = db.selectFrom("pipelines").selectAll("pipelines");
   if (filter.projectId !== undefined) {
     query = query.where("pipelines.project_id", "=", filter.projectId);
@@ -161,27 +185,7 @@ export async function listPipelines(
     query = query.where("pipelines.id", "in", filter.ids);
   }
   const rows = await query.orderBy("pipelines.created_at").orderBy("pipelines.id").execute();
-  const hashes = [...new Set(rows.map((row) => row.definition_hash))];
-  const parsed = new Map<string, PipelineSnapshot>();
-  if (hashes.length > 0) {
-    const definitions = await db
-      .selectFrom("pipeline_definitions")
-      .select(["hash", "definition"])
-      .where("hash", "in", hashes)
-      .execute();
-    for (const { hash, definition } of definitions) {
-      parsed.set(hash, parseDefinition(definition, hash));
-    }
-  }
-  return rows.map((row) => {
-    const snapshot = parsed.get(row.definition_hash);
-    if (snapshot === undefined) {
-      throw new InternalError(
-        `pipeline ${row.id} runs definition ${row.definition_hash}, which is not stored`,
-      );
-    }
-    return toPipeline(row, snapshot);
-  });
+  return withDefinitions(db, rows);
 }
 
 /**
