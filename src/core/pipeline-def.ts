@@ -282,3 +282,15 @@ export function fixAgent(stage: StageDef): string | null {
   }
   return stageAgents(stage)[0] ?? null;
 }
+
+const stageMaps = new WeakMap<PipelineSnapshot, Map<string, StageDef>>();
+
+/** The stage of a snapshot by id; the map is built once per snapshot object. */
+export function stageById(snapshot: PipelineSnapshot, id: string): StageDef | undefined {
+  let map = stageMaps.get(snapshot);
+  if (map === undefined) {
+    map = new Map(snapshot.pipeline.stages.map((s) => [s.id, s]));
+    stageMaps.set(snapshot, map);
+  }
+  return map.get(id);
+}

@@ -16,6 +16,7 @@ import { topologicalOrder } from "./graph.js";
 import type { JobSnap, NewJob } from "./job.js";
 import {
   fixAgent,
+  stageById,
   type FinalAction,
   type BudgetDef,
   type NeedDef,
@@ -550,7 +551,7 @@ function planActive(
 }
 
 function stageOf(state: PipelineState, job: JobSnap): StageDef | undefined {
-  return state.snapshot.pipeline.stages.find((s) => s.id === job.stageId);
+  return stageById(state.snapshot, job.stageId);
 }
 
 type SpawnedOutcome = "ok" | "active" | { jobId: string; reason: string };
@@ -834,7 +835,7 @@ function applyOnFail(
       if (taken >= onFail.max) {
         return final(onFail.then, `${why}; routed back ${taken} times already (max ${onFail.max})`);
       }
-      const target = state.snapshot.pipeline.stages.find((s) => s.id === onFail.to);
+      const target = stageById(state.snapshot, onFail.to);
       if (target === undefined) {
         return final(onFail.then, `${why}; route target ${onFail.to} is not a stage`);
       }

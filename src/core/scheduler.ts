@@ -11,7 +11,7 @@
  */
 import type { Decision, Fallback, SkipReport } from "./decision.js";
 import type { JobSnap, NewJob } from "./job.js";
-import type { Limits } from "./pipeline-def.js";
+import { stageById, type Limits } from "./pipeline-def.js";
 import { planPipeline, type PipelineState } from "./pipeline-resolver.js";
 import { fallbackFor, modelFor } from "./routing.js";
 
@@ -176,7 +176,7 @@ export function decide(state: SchedulerState, now: number): Schedule {
    */
   const wakeForStart = (pipelineId: string, stageId: string): void => {
     const pipeline = byId.get(pipelineId);
-    const stage = pipeline?.snapshot.pipeline.stages.find((s) => s.id === stageId);
+    const stage = pipeline === undefined ? undefined : stageById(pipeline.snapshot, stageId);
     if (pipeline === undefined || stage === undefined) {
       return;
     }

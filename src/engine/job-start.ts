@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { getAdapter } from "../agents/registry.js";
 import { AppError, ErrorCodes } from "../core/errors.js";
 import { EVENTS } from "../core/events.js";
-import type { StageDef } from "../core/pipeline-def.js";
+import { stageById, type StageDef } from "../core/pipeline-def.js";
 import type { Job } from "../core/records.js";
 import { coerceError } from "../lib/coerce-error.js";
 import { makeId, makeSecret } from "../lib/ids.js";
@@ -35,7 +35,7 @@ export type StartOutcome =
   | { kind: "lease-lost" };
 
 export function stageOf(lp: LoadedPipeline, stageId: string): StageDef {
-  const stage = lp.pipeline.snapshot.pipeline.stages.find((s) => s.id === stageId);
+  const stage = stageById(lp.pipeline.snapshot, stageId);
   if (stage === undefined) {
     throw new AppError(
       ErrorCodes.INTERNAL,

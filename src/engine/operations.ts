@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { ConflictError, NotFoundError, UnauthorizedError, UsageError } from "../core/errors.js";
 import { EVENTS } from "../core/events.js";
 import type { NewJob } from "../core/job.js";
-import type { PipelineSnapshot, RouteResult } from "../core/pipeline-def.js";
+import { stageById, type PipelineSnapshot, type RouteResult } from "../core/pipeline-def.js";
 import type { Job, Pipeline, Project, Session, Task, TaskSource } from "../core/records.js";
 import { stagesToRetry } from "../core/retry-plan.js";
 import { labelRoute, modelFor, routeAtCreation, stageAgentChoice } from "../core/routing.js";
@@ -319,7 +319,7 @@ export async function retryPipeline(
     }
     let seq = await nextJobSeq(trx, pipeline.id);
     for (const stageId of stages) {
-      const stage = pipeline.snapshot.pipeline.stages.find((s) => s.id === stageId);
+      const stage = stageById(pipeline.snapshot, stageId);
       if (stage === undefined) {
         continue;
       }
@@ -558,7 +558,7 @@ export async function spawnJob(
   if (pipeline === undefined || !isOpenPipeline(pipeline.status)) {
     throw new ConflictError("job spawn: the job's pipeline is no longer open");
   }
-  const stage = pipeline.snapshot.pipeline.stages.find((s) => s.id === input.stage);
+  const stage = stageById(pipeline.snapshot, input.stage);
   if (stage === undefined || (stage.kind !== "agent" && stage.kind !== "run")) {
     const choices = pipeline.snapshot.pipeline.stages
       .filter((s) => s.kind === "agent" || s.kind === "run")
@@ -643,7 +643,7 @@ export function steerTextFor(
  */
 function steeringRefusal(snapshot: PipelineSnapshot, job: Job): string | null {
   const agent = job.agent === null ? undefined : snapshot.agents[job.agent];
-  const stage = snapshot.pipeline.stages.find((s) => s.id === job.stageId);
+  const stage = stageById(snapshot, job.stageId);
   if (agent === undefined || stage?.interactive === true) {
     return null;
   }

@@ -10,7 +10,7 @@
  * version is unchanged needs no more than its open jobs read.
  */
 import type { JobSnap, LeaseView } from "../core/job.js";
-import type { PipelineSnapshot, StageDef } from "../core/pipeline-def.js";
+import { stageById, type PipelineSnapshot } from "../core/pipeline-def.js";
 import type { Job, Pipeline, Project, Session, Task } from "../core/records.js";
 import type { SchedulerState } from "../core/scheduler.js";
 import type { SessionFacts, SessionState } from "../core/session-policy.js";
@@ -169,18 +169,6 @@ export async function observeSession(
           ? "active"
           : recorded;
   return { ...base, state, orphaned: false, human: seen.human, lastOutputAt: seen.lastOutputAt };
-}
-
-const stageMaps = new WeakMap<PipelineSnapshot, Map<string, StageDef>>();
-
-/** The stage of a snapshot by id; the map is built once per snapshot object. */
-function stageById(snapshot: PipelineSnapshot, id: string): StageDef | undefined {
-  let map = stageMaps.get(snapshot);
-  if (map === undefined) {
-    map = new Map(snapshot.pipeline.stages.map((s) => [s.id, s]));
-    stageMaps.set(snapshot, map);
-  }
-  return map.get(id);
 }
 
 const OPEN_JOB_STATUSES = ["pending", "starting", "running", "checking"] as const;
