@@ -8,8 +8,8 @@
  * - `spawned`: added by a running job through `baton job spawn`; its `parentJobId` is that job.
  *   The parent's stage is not done until its spawned jobs are.
  */
-import type { JobStatus, ErrorClass } from "./status.js";
 import type { NeedCondition } from "./pipeline-def.js";
+import type { Job } from "./records.js";
 import type { SessionFacts } from "./session-policy.js";
 
 export const JOB_ROLES = ["head", "member", "spawned"] as const;
@@ -50,43 +50,42 @@ export interface JobContext {
 /** Who holds a job's lease, relative to the engine that took the snapshot. */
 export type LeaseView = "none" | "mine" | "other";
 
-export interface JobSnap {
-  id: string;
-  /** Creation order within the pipeline, from 1. */
-  seq: number;
-  stageId: string;
-  role: JobRole;
-  kind: JobKind;
-  parentJobId: string | null;
-  /** Fan-out member: the agent name. */
-  member: string | null;
-  trigger: JobTrigger;
-  attempt: number;
-  fixRound: number;
-  agent: string | null;
-  /** The model chosen for the job (routing, the model map), or `null` for the agent's own. */
-  model: string | null;
-  status: JobStatus;
-  /** A retry waits until this time. */
-  notBefore: number | null;
-  routedFrom: string | null;
-  errorClass: ErrorClass | null;
-  error: string | null;
-  /** Fingerprints of the gates that failed when this job ended. */
-  fingerprints: string[];
-  /** Failing gates, kept so a fix round or retry can show them to the agent. */
-  failures: { gate: string; output: string }[];
-  /** What the job carried into its prompt; a rerun after a rate limit carries the same. */
-  context: JobContext;
+/**
+ * The scheduler's view of a job: the fields of its record that decide what happens next, what
+ * its agent spent, who holds its lease, and the facts about its live session.
+ */
+export type JobSnap = Pick<
+  Job,
+  | "id"
+  | "seq"
+  | "stageId"
+  | "role"
+  | "kind"
+  | "parentJobId"
+  | "member"
+  | "trigger"
+  | "attempt"
+  | "fixRound"
+  | "agent"
+  | "model"
+  | "status"
+  | "notBefore"
+  | "routedFrom"
+  | "errorClass"
+  | "error"
+  | "fingerprints"
+  | "failures"
+  | "context"
+  | "createdAt"
+  | "startedAt"
+  | "finishedAt"
+> & {
   /** What the job's agent spent so far: all tokens (cache reads and writes too), and USD. */
   usage: { tokens: number; costUsd: number };
-  createdAt: number;
-  startedAt: number | null;
-  finishedAt: number | null;
   lease: LeaseView;
   /** Facts about the live session, for active jobs that have one. */
   session: SessionFacts | null;
-}
+};
 
 /** A job the scheduler wants created. */
 export interface NewJob {

@@ -57,20 +57,25 @@ export interface Pipeline {
 export interface Job {
   id: string;
   pipelineId: string;
+  /** Creation order within the pipeline, from 1. */
   seq: number;
   stageId: string;
   role: JobRole;
   kind: JobKind;
   parentJobId: string | null;
+  /** Fan-out member: the agent name. */
   member: string | null;
   trigger: JobTrigger;
   attempt: number;
   fixRound: number;
   agent: string | null;
+  /** The model chosen for the job (routing, the model map), or `null` for the agent's own. */
   model: string | null;
   status: JobStatus;
+  /** A retry waits until this time. */
   notBefore: number | null;
   routedFrom: string | null;
+  /** What the job carried into its prompt; a rerun after a rate limit carries the same. */
   context: JobContext;
   leaseToken: string | null;
   leaseHolder: string | null;
@@ -80,7 +85,9 @@ export interface Job {
   signal: string | null;
   errorClass: ErrorClass | null;
   error: string | null;
+  /** Fingerprints of the gates that failed when this job ended. */
   fingerprints: string[];
+  /** Failing gates, kept so a fix round or retry can show them to the agent. */
   failures: { gate: string; output: string }[];
   tokensIn: number;
   tokensOut: number;
