@@ -65,6 +65,11 @@ export async function routeTask(ctx: EngineContext, lp: LoadedPipeline): Promise
   let answer: RouterAnswer | { problem: string } = {
     problem: `router agent ${router.agent ?? snapshot.defaults.agent} is not defined`,
   };
+  const routeDir = join(ctx.paths.sessions, `route-${lp.pipeline.id}`);
+  // A command router is the project's own program (`node tools/router.mjs`), run from the
+  // checkout like its other commands; an agent CLI works in a directory of its own and is kept
+  // out of the checkout.
+  const ownProgram = routerAgent?.adapter === "command";
   for (
     let attempt = 1;
     routerAgent !== undefined && attempt <= router.maxRouteAttempts;
@@ -76,14 +81,8 @@ export async function routeTask(ctx: EngineContext, lp: LoadedPipeline): Promise
         model: router.model,
         prompt,
         name: `route-${attempt}`,
-        dir: join(ctx.paths.sessions, `route-${lp.pipeline.id}`),
-        // A command router is the project's own program (`node tools/router.mjs`), run from the
-        // checkout like its other commands; an agent CLI works in a directory of its own and is
-        // kept out of the checkout.
-        cwd:
-          routerAgent.adapter === "command"
-            ? lp.project.rootPath
-            : join(ctx.paths.sessions, `route-${lp.pipeline.id}`),
+        dir: routeDir,
+        cwd: ownProgram ? lp.project.rootPath : routeDir,
         baseEnv: ctx.env,
         jobEnv: {
           BATON_HOME: ctx.paths.home,
@@ -91,7 +90,7 @@ export async function routeTask(ctx: EngineContext, lp: LoadedPipeline): Promise
           BATON_PIPELINE: lp.pipeline.id,
         },
         pathPrefix: [ctx.paths.bin],
-        forbiddenDirs: routerAgent.adapter === "command" ? [] : [lp.project.rootPath],
+        forbiddenDirs: ownProgram ? [] : [lp.project.rootPath],
         timeoutMs: router.timeoutMs,
       });
       answer = result.timedOut
