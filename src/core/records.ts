@@ -54,6 +54,21 @@ export interface Pipeline {
   updatedAt: number;
 }
 
+/** What the scheduler reads of every open pipeline; effects read the rest where they act. */
+export type PipelineHead = Pick<
+  Pipeline,
+  | "id"
+  | "projectId"
+  | "taskId"
+  | "taskNumber"
+  | "status"
+  | "snapshot"
+  | "route"
+  | "version"
+  | "createdAt"
+  | "startedAt"
+>;
+
 export interface Job {
   id: string;
   pipelineId: string;

@@ -11,11 +11,11 @@
  */
 import type { JobSnap, LeaseView } from "../core/job.js";
 import { stageById, type PipelineSnapshot } from "../core/pipeline-def.js";
-import type { Job, Pipeline, Project, Session, Task } from "../core/records.js";
+import type { Job, Pipeline, PipelineHead, Project, Session, Task } from "../core/records.js";
 import type { SchedulerState } from "../core/scheduler.js";
 import type { SessionFacts, SessionState } from "../core/session-policy.js";
 import { SESSION_STATES } from "../core/session-policy.js";
-import { OPEN_PIPELINE_STATUSES } from "../core/status.js";
+import { ACTIVE_JOB_STATUSES, OPEN_PIPELINE_STATUSES, type JobStatus } from "../core/status.js";
 import type { Runtime, SessionHandle } from "../sessions/runtime.js";
 import { sessionState } from "../sessions/session-state.js";
 import { MINUTE } from "../core/duration.js";
@@ -24,8 +24,10 @@ import { countActiveJobs, toJob } from "../store/jobs.repository.js";
 import type { JobRow } from "../store/jobs.table.js";
 import {
   countRunningPipelines,
+  PIPELINE_HEAD_COLUMNS,
   readDefinitions,
   toPipeline,
+  toPipelineHead,
 } from "../store/pipelines.repository.js";
 import { listProjects } from "../store/projects.repository.js";
 import { toSession } from "../store/sessions.repository.js";
@@ -37,13 +39,17 @@ import type { EngineContext } from "./context.js";
 
 /** A pipeline as the scheduler saw it, with its jobs and the sessions of its open jobs. */
 export interface SnapshotEntry {
-  pipeline: Pipeline;
+  pipeline: PipelineHead;
   jobs: Job[];
-  sessions: Map<string, Session>;
+  sessions: ReadonlyMap<string, Session>;
 }
 
-/** An entry with what effects also need: its project and task. */
+/** The sessions of a pipeline with none, shared: most open pipelines have none. */
+const NO_SESSIONS: ReadonlyMap<string, Session> = new Map();
+
+/** An entry with what effects also need: the whole pipeline, its project and task. */
 export interface LoadedPipeline extends SnapshotEntry {
+  pipeline: Pipeline;
   project: Project;
   task: Task;
 }
@@ -180,13 +186,15 @@ const CHUNK = 500;
 
 interface KnownJobs {
   version: number;
-  jobs: Map<string, Job>;
+  /** By id; `null` until the pipeline has a job (most queued pipelines have none). */
+  jobs: Map<string, Job> | null;
   maxSeq: number;
   /** `jobs` in `seq` order; rebuilt only when a job was added or replaced. */
   ordered: Job[] | null;
-  /** Scheduler views of finished jobs, which never change. */
-  finished: Map<string, JobSnap>;
 }
+
+/** The jobs of a pipeline with none, shared, and never changed. */
+const NO_JOBS: Job[] = [];
 
 /** Splits `items` into chunks that keep SQLite well under its bound-parameter limit. */
 function chunks<T>(items: readonly T[]): T[][] {
@@ -195,6 +203,18 @@ function chunks<T>(items: readonly T[]): T[][] {
     out.push(items.slice(i, i + CHUNK));
   }
   return out;
+}
+
+/** Jobs of every open pipeline (those in `statuses`, or all): rows of `jobs` joined to them. */
+function openPipelineJobs(db: Db, statuses: readonly JobStatus[] | null) {
+  let query = db
+    .selectFrom("pipelines")
+    .innerJoin("jobs", "jobs.pipeline_id", "pipelines.id")
+    .where("pipelines.status", "in", OPEN_PIPELINE_STATUSES);
+  if (statuses !== null) {
+    query = query.where("jobs.status", "in", statuses);
+  }
+  return query;
 }
 
 type JobQuery = ReturnType<typeof jobsQuery>;
@@ -215,6 +235,8 @@ export class SnapshotLoader {
   readonly #ctx: EngineContext;
   readonly #definitions = new Map<string, PipelineSnapshot>();
   readonly #known = new Map<string, KnownJobs>();
+  /** Scheduler views of known finished jobs, which never change, by job id. */
+  readonly #finished = new Map<string, JobSnap>();
   /** Projects and tasks as effects use them: what they say there never changes. */
   readonly #projects = new Map<string, Project>();
   readonly #tasks = new Map<string, Task>();
@@ -239,7 +261,7 @@ export class SnapshotLoader {
     const db = this.#ctx.store.db;
     let query = db
       .selectFrom("pipelines")
-      .selectAll()
+      .select(PIPELINE_HEAD_COLUMNS)
       .where("status", "in", OPEN_PIPELINE_STATUSES);
     if (scope.pipelineIds !== undefined) {
       if (scope.pipelineIds.length === 0) {
@@ -247,25 +269,26 @@ export class SnapshotLoader {
       }
       query = query.where("id", "in", scope.pipelineIds);
     }
+    // In no particular order: `decide` orders them itself, and sorting in SQL costs more.
     const [rows, counts, runningPipelines, queue, pauses] = await Promise.all([
-      query.orderBy("created_at").orderBy("id").execute(),
+      query.execute(),
       countActiveJobs(db),
       countRunningPipelines(db),
       readQueueSettings(db),
       activePauses(db, now),
     ]);
     await this.#loadDefinitions(rows.map((r) => r.definition_hash));
-    const open = new Set(rows.map((r) => r.id));
-    for (const id of this.#known.keys()) {
-      if (!open.has(id) && scope.pipelineIds === undefined) {
-        this.#known.delete(id);
-      }
+    if (scope.pipelineIds === undefined) {
+      this.#forgetClosed(new Set(rows.map((r) => r.id)));
     }
-    await this.#loadJobs(rows.map((r) => ({ id: r.id, version: r.version })));
+    await this.#loadJobs(
+      rows.map((r) => ({ id: r.id, version: r.version })),
+      scope.pipelineIds === undefined,
+    );
 
     const sessionIds: string[] = [];
     for (const row of rows) {
-      for (const job of this.#known.get(row.id)?.jobs.values() ?? []) {
+      for (const job of this.#known.get(row.id)?.jobs?.values() ?? []) {
         if (
           job.sessionId !== null &&
           (job.status === "starting" || job.status === "running" || job.status === "checking")
@@ -274,7 +297,7 @@ export class SnapshotLoader {
         }
       }
     }
-    const sessions = await this.#loadSessions(sessionIds);
+    const sessions = await this.#loadSessions(sessionIds, scope.pipelineIds === undefined);
     const sessionsByPipeline = new Map<string, Map<string, Session>>();
     for (const session of sessions.values()) {
       let map = sessionsByPipeline.get(session.pipelineId);
@@ -295,17 +318,18 @@ export class SnapshotLoader {
       if (snapshot === undefined) {
         continue;
       }
-      const pipeline = toPipeline(row, snapshot);
+      const pipeline = toPipelineHead(row, snapshot);
       const known = this.#known.get(row.id);
       if (known === undefined) {
         continue;
       }
-      known.ordered ??= [...known.jobs.values()].sort((a, b) => a.seq - b.seq);
+      known.ordered ??=
+        known.jobs === null ? NO_JOBS : [...known.jobs.values()].sort((a, b) => a.seq - b.seq);
       const jobs = known.ordered;
-      const pipelineSessions = sessionsByPipeline.get(row.id) ?? new Map<string, Session>();
+      const pipelineSessions = sessionsByPipeline.get(row.id) ?? NO_SESSIONS;
       const snaps: JobSnap[] = [];
       for (const job of jobs) {
-        const kept = known.finished.get(job.id);
+        const kept = this.#finished.get(job.id);
         if (kept !== undefined) {
           snaps.push(kept);
           continue;
@@ -352,7 +376,7 @@ export class SnapshotLoader {
             : null;
         const snap = jobSnap(current, lease, facts);
         if (!isOpen(job)) {
-          known.finished.set(job.id, snap);
+          this.#finished.set(job.id, snap);
         }
         snaps.push(snap);
       }
@@ -385,8 +409,10 @@ export class SnapshotLoader {
   }
 
   /**
-   * Adds project and task to the entries effects will act on. Read once each: effects use a
-   * task's number and text and a project's name and path, none of which change.
+   * Adds the whole pipeline, its project and task to the entries effects will act on. Projects
+   * and tasks are read once each: effects use a task's number and text and a project's name and
+   * path, none of which change. A pipeline's status and version stay those the scheduler saw,
+   * so an effect's compare-and-set fails if the pipeline changed since.
    */
   async hydrate(entries: readonly SnapshotEntry[]): Promise<Map<string, LoadedPipeline>> {
     const db = this.#ctx.store.db;
@@ -394,10 +420,16 @@ export class SnapshotLoader {
       (id) => !this.#tasks.has(id),
     );
     const missingProjects = entries.some((e) => !this.#projects.has(e.pipeline.projectId));
-    const [projects, tasks] = await Promise.all([
+    const [projects, tasks, pipelineRows] = await Promise.all([
       missingProjects ? listProjects(db) : Promise.resolve([]),
       missingTasks.length > 0 ? listTasksByIds(db, missingTasks) : Promise.resolve([]),
+      Promise.all(
+        chunks(entries.map((e) => e.pipeline.id)).map((ids) =>
+          db.selectFrom("pipelines").selectAll().where("id", "in", ids).execute(),
+        ),
+      ),
     ]);
+    const rows = new Map(pipelineRows.flat().map((row) => [row.id, row]));
     for (const project of projects) {
       this.#projects.set(project.id, project);
     }
@@ -406,13 +438,28 @@ export class SnapshotLoader {
     }
     const loaded = new Map<string, LoadedPipeline>();
     for (const entry of entries) {
-      const project = this.#projects.get(entry.pipeline.projectId);
-      const task = this.#tasks.get(entry.pipeline.taskId);
-      if (project !== undefined && task !== undefined) {
-        loaded.set(entry.pipeline.id, { ...entry, project, task });
+      const head = entry.pipeline;
+      const project = this.#projects.get(head.projectId);
+      const task = this.#tasks.get(head.taskId);
+      const row = rows.get(head.id);
+      if (project !== undefined && task !== undefined && row !== undefined) {
+        const pipeline = { ...toPipeline(row, head.snapshot), ...head };
+        loaded.set(head.id, { ...entry, pipeline, project, task });
       }
     }
     return loaded;
+  }
+
+  /** Drops what is known of pipelines no longer open. */
+  #forgetClosed(open: ReadonlySet<string>): void {
+    for (const [id, known] of this.#known) {
+      if (!open.has(id)) {
+        for (const jobId of known.jobs?.keys() ?? []) {
+          this.#finished.delete(jobId);
+        }
+        this.#known.delete(id);
+      }
+    }
   }
 
   async #empty(): Promise<EngineSnapshot> {
@@ -439,29 +486,41 @@ export class SnapshotLoader {
     }
   }
 
-  /** Brings the known jobs of these pipelines up to date with as little reading as possible. */
-  async #loadJobs(pipelines: readonly { id: string; version: number }[]): Promise<void> {
+  /**
+   * Brings the known jobs of these pipelines up to date with as little reading as possible.
+   * With `all` (every open pipeline is in `pipelines`), jobs are read in one query joined to
+   * the open pipelines rather than by lists of ids.
+   */
+  async #loadJobs(
+    pipelines: readonly { id: string; version: number }[],
+    all: boolean,
+  ): Promise<void> {
     const db = this.#ctx.store.db;
     const fresh = pipelines.filter((p) => !this.#known.has(p.id));
     const known = pipelines.filter((p) => this.#known.has(p.id));
+    for (const p of fresh) {
+      this.#known.set(p.id, {
+        version: p.version,
+        jobs: null,
+        maxSeq: 0,
+        ordered: null,
+      });
+    }
+    if (all && known.length === 0) {
+      // Nothing known yet (a new engine): every job of every open pipeline.
+      this.#absorb(await openPipelineJobs(db, null).selectAll("jobs").execute());
+      return;
+    }
     for (const chunk of chunks(fresh)) {
-      const rows = await selectJobs(db, (q) =>
-        q.where(
-          "pipeline_id",
-          "in",
-          chunk.map((p) => p.id),
+      this.#absorb(
+        await selectJobs(db, (q) =>
+          q.where(
+            "pipeline_id",
+            "in",
+            chunk.map((p) => p.id),
+          ),
         ),
       );
-      for (const p of chunk) {
-        this.#known.set(p.id, {
-          version: p.version,
-          jobs: new Map(),
-          maxSeq: 0,
-          ordered: null,
-          finished: new Map(),
-        });
-      }
-      this.#absorb(rows);
     }
     if (known.length === 0) {
       return;
@@ -470,21 +529,23 @@ export class SnapshotLoader {
     // created and finished since, so those are read by `seq` from here.
     const seenUpTo = new Map(known.map((p) => [p.id, this.#known.get(p.id)?.maxSeq ?? 0]));
     // Open jobs change without a version bump (leases, sessions): read them every time.
-    const openRows = (
-      await Promise.all(
-        chunks(known).map((chunk) =>
-          selectJobs(db, (q) =>
-            q
-              .where(
-                "pipeline_id",
-                "in",
-                chunk.map((p) => p.id),
-              )
-              .where("status", "in", OPEN_JOB_STATUSES),
-          ),
-        ),
-      )
-    ).flat();
+    const openRows = all
+      ? await openPipelineJobs(db, OPEN_JOB_STATUSES).selectAll("jobs").execute()
+      : (
+          await Promise.all(
+            chunks(known).map((chunk) =>
+              selectJobs(db, (q) =>
+                q
+                  .where(
+                    "pipeline_id",
+                    "in",
+                    chunk.map((p) => p.id),
+                  )
+                  .where("status", "in", OPEN_JOB_STATUSES),
+              ),
+            ),
+          )
+        ).flat();
     const openNow = new Set(openRows.map((r) => r.id));
     this.#absorb(openRows);
     // A changed version means jobs were added or finished: read the new ones, and the ones that
@@ -501,7 +562,7 @@ export class SnapshotLoader {
           q.where("pipeline_id", "=", p.id).where("seq", ">", seenUpTo.get(p.id) ?? 0),
         ),
       );
-      for (const job of entry.jobs.values()) {
+      for (const job of entry.jobs?.values() ?? []) {
         if (isOpen(job) && !openNow.has(job.id)) {
           finished.push(job.id);
         }
@@ -521,25 +582,42 @@ export class SnapshotLoader {
       const entry = this.#known.get(row.pipeline_id);
       if (entry !== undefined) {
         const job = toJob(row);
+        entry.jobs ??= new Map();
         const replaced = entry.jobs.has(row.id);
         entry.jobs.set(row.id, job);
         entry.maxSeq = Math.max(entry.maxSeq, row.seq);
-        if (entry.ordered !== null) {
+        if (entry.ordered === NO_JOBS) {
+          entry.ordered = null;
+        } else if (entry.ordered !== null) {
           placeInOrder(entry.ordered, job, replaced);
         }
       }
     }
   }
 
-  async #loadSessions(ids: readonly string[]): Promise<Map<string, Session>> {
+  /**
+   * The sessions `ids`. With `all` (they are the sessions of every open pipeline's active
+   * jobs), read in one query joined to those jobs rather than by lists of ids.
+   */
+  async #loadSessions(ids: readonly string[], all: boolean): Promise<Map<string, Session>> {
+    const db = this.#ctx.store.db;
+    const wanted = new Set(ids);
     const sessions = new Map<string, Session>();
-    for (const chunk of chunks(ids)) {
-      const rows = await this.#ctx.store.db
-        .selectFrom("sessions")
-        .selectAll()
-        .where("id", "in", chunk)
-        .execute();
-      for (const row of rows) {
+    const rows =
+      all && ids.length > CHUNK
+        ? await openPipelineJobs(db, ACTIVE_JOB_STATUSES)
+            .innerJoin("sessions", "sessions.id", "jobs.session_id")
+            .selectAll("sessions")
+            .execute()
+        : (
+            await Promise.all(
+              chunks(ids).map((chunk) =>
+                db.selectFrom("sessions").selectAll().where("id", "in", chunk).execute(),
+              ),
+            )
+          ).flat();
+    for (const row of rows) {
+      if (wanted.has(row.id)) {
         sessions.set(row.id, toSession(row));
       }
     }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { InternalError } from "../core/errors.js";
 import type { PipelineSnapshot, RouteResult } from "../core/pipeline-def.js";
-import type { Pipeline } from "../core/records.js";
+import type { Pipeline, PipelineHead } from "../core/records.js";
 import type { PipelineStatus } from "../core/status.js";
 import type { Db } from "./db.js";
 import { isObject, parseJsonColumn } from "./json.js";
@@ -34,25 +34,47 @@ export function definitionHash(text: string): string {
 /** A pipeline row with its definition, parsed through `parse` (which may share results). */
 export function toPipeline(row: PipelineRow, snapshot: PipelineSnapshot): Pipeline {
   return {
+    ...toPipelineHead(row, snapshot),
+    run: row.run,
+    name: row.name,
+    branch: row.branch,
+    worktreePath: row.worktree_path,
+    baseCommit: row.base_commit,
+    reason: row.reason,
+    finishedAt: row.finished_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+/** The columns `toPipelineHead` reads. */
+export const PIPELINE_HEAD_COLUMNS = [
+  "id",
+  "project_id",
+  "task_id",
+  "task_number",
+  "status",
+  "definition_hash",
+  "route",
+  "version",
+  "created_at",
+  "started_at",
+] as const satisfies readonly (keyof PipelineRow)[];
+
+export type PipelineHeadRow = Pick<PipelineRow, (typeof PIPELINE_HEAD_COLUMNS)[number]>;
+
+export function toPipelineHead(row: PipelineHeadRow, snapshot: PipelineSnapshot): PipelineHead {
+  return {
     id: row.id,
     projectId: row.project_id,
     taskId: row.task_id,
     taskNumber: row.task_number,
-    run: row.run,
-    name: row.name,
     status: row.status,
     snapshot,
-    branch: row.branch,
-    worktreePath: row.worktree_path,
-    baseCommit: row.base_commit,
     route:
       row.route === null ? null : parseJsonColumn(row.route, `pipelines.route ${row.id}`, isRoute),
     version: row.version,
-    reason: row.reason,
     createdAt: row.created_at,
     startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    updatedAt: row.updated_at,
   };
 }
 
