@@ -74,9 +74,6 @@ for (const dialect of DIALECTS) {
         env.addTask("second"),
         env.addTask("third"),
       ]);
-      if (a === undefined || b === undefined || c === undefined) {
-        throw new Error("tasks were not added");
-      }
       const start = async (pipelineId: string) => {
         await setPipelineStatus(db, pipelineId, {
           from: ["pending"],
@@ -90,30 +87,24 @@ for (const dialect of DIALECTS) {
         const current = await getPipelineById(db, pipelineId);
         await bumpPipelineVersion(db, pipelineId, current?.version ?? 0, now);
       };
+      /** A pending `build` job, as a pass that creates one writes it. */
+      const addPendingJob = async (id: string, pipelineId: string, seq: number, attempt = 1) => {
+        await insertJob(db, {
+          id,
+          pipelineId,
+          seq,
+          job: newJob("build", attempt),
+          parentJobId: null,
+          status: "pending",
+          tokenHash: "x",
+          lease: null,
+          now,
+        });
+      };
       await start(a.pipeline.id);
       await start(c.pipeline.id);
-      await insertJob(db, {
-        id: "job_a1",
-        pipelineId: a.pipeline.id,
-        seq: 1,
-        job: newJob("build"),
-        parentJobId: null,
-        status: "pending",
-        tokenHash: "x",
-        lease: null,
-        now,
-      });
-      await insertJob(db, {
-        id: "job_c1",
-        pipelineId: c.pipeline.id,
-        seq: 1,
-        job: newJob("build"),
-        parentJobId: null,
-        status: "pending",
-        tokenHash: "x",
-        lease: null,
-        now,
-      });
+      await addPendingJob("job_a1", a.pipeline.id, 1);
+      await addPendingJob("job_c1", c.pipeline.id, 1);
 
       const kept = new SnapshotLoader(ctx);
       const first = await kept.load({}, "test", now);
@@ -122,30 +113,10 @@ for (const dialect of DIALECTS) {
 
       // Since: a's build failed and its retry was added; b started with a job; c was cancelled.
       await settleJob(db, "job_a1", ["pending"], { status: "failed", finished_at: now });
-      await insertJob(db, {
-        id: "job_a2",
-        pipelineId: a.pipeline.id,
-        seq: 2,
-        job: newJob("build", 2),
-        parentJobId: null,
-        status: "pending",
-        tokenHash: "x",
-        lease: null,
-        now,
-      });
+      await addPendingJob("job_a2", a.pipeline.id, 2, 2);
       await bump(a.pipeline.id);
       await start(b.pipeline.id);
-      await insertJob(db, {
-        id: "job_b1",
-        pipelineId: b.pipeline.id,
-        seq: 1,
-        job: newJob("build"),
-        parentJobId: null,
-        status: "pending",
-        tokenHash: "x",
-        lease: null,
-        now,
-      });
+      await addPendingJob("job_b1", b.pipeline.id, 1);
       await bump(b.pipeline.id);
       await setPipelineStatus(db, c.pipeline.id, {
         from: ["running"],
