@@ -12,7 +12,6 @@
 import { retryDelayMs, stableFraction } from "./backoff.js";
 import type { Decision, SkipReport } from "./decision.js";
 import { sameFingerprints } from "./fingerprint.js";
-import { topologicalOrder } from "./graph.js";
 import type { JobSnap, NewJob } from "./job.js";
 import {
   fixAgent,
@@ -25,7 +24,9 @@ import {
   type StageDef,
 } from "./pipeline-def.js";
 import { modelFor, needsLlmRoute, stageAgentChoice } from "./routing.js";
+import { indexJobs, type JobIndex, type PlanMemo, type SettledStage } from "./plan-memo.js";
 import { judgeSession } from "./session-policy.js";
+import { stageGraph, type StageGraph } from "./stage-graph.js";
 import type { PipelineStatus } from "./status.js";
 
 export interface PipelineState {
@@ -39,6 +40,11 @@ export interface PipelineState {
   route: RouteResult | null;
   /** Every job of the pipeline, in `seq` order. */
   jobs: JobSnap[];
+  /**
+   * What earlier plans of this pipeline worked out, kept by the caller between passes (the
+   * engine keeps one per open pipeline). Planning with it gives the same plan as without.
+   */
+  memo?: PlanMemo | undefined;
 }
 
 export type StageResolution =
@@ -63,7 +69,8 @@ export interface CreateCandidate {
 }
 
 export interface PipelinePlan {
-  stages: Map<string, StageResolution>;
+  /** How each stage resolved, by stage id (made when first read). */
+  readonly stages: ReadonlyMap<string, StageResolution>;
   /** Decisions other than starts and creations. */
   decisions: Decision[];
   creates: CreateCandidate[];
@@ -81,6 +88,36 @@ function modelOf(state: PipelineState, agent: string): string | null {
   return modelFor(state.snapshot, state.route?.complexity ?? null, agent);
 }
 
+/**
+ * A new job of `stage` with everything else at its start values. Written out field by field:
+ * this runs for every stage that waits for a slot on every pass, and an object built by
+ * spreading another and adding fields is many times slower to make in V8.
+ */
+function newJob(
+  stage: StageDef,
+  trigger: NewJob["trigger"],
+  deps: NewJob["deps"],
+  who: { role: NewJob["role"]; kind: NewJob["kind"]; agent: string | null; model: string | null },
+  member: { parentJobId: string; member: string } | null = null,
+): NewJob {
+  return {
+    stageId: stage.id,
+    role: who.role,
+    kind: who.kind,
+    parentJobId: member?.parentJobId ?? null,
+    member: member?.member ?? null,
+    trigger,
+    attempt: 1,
+    fixRound: 0,
+    agent: who.agent,
+    model: who.model,
+    notBefore: null,
+    routedFrom: null,
+    context: {},
+    deps,
+  };
+}
+
 /** Builds the new job of a fresh generation of `stage`. */
 function freshJob(
   state: PipelineState,
@@ -88,42 +125,39 @@ function freshJob(
   trigger: NewJob["trigger"],
   deps: NewJob["deps"],
 ): { job: NewJob; members: NewJob[] } {
-  const base = {
-    stageId: stage.id,
-    role: "head" as const,
-    parentJobId: null,
-    member: null,
-    trigger,
-    attempt: 1,
-    fixRound: 0,
-    notBefore: null,
-    routedFrom: null,
-    context: {},
-    deps,
-  };
   switch (stage.kind) {
-    case "agent":
+    case "agent": {
+      const { agent, model } = stageAgentChoice(state.snapshot, state.route, stage);
       return {
-        job: { ...base, kind: "agent", ...stageAgentChoice(state.snapshot, state.route, stage) },
+        job: newJob(stage, trigger, deps, { role: "head", kind: "agent", agent, model }),
         members: [],
       };
+    }
     case "run":
-      return { job: { ...base, kind: "command", agent: null, model: null }, members: [] };
-    case "uses":
-      return { job: { ...base, kind: "builtin", agent: null, model: null }, members: [] };
+    case "uses": {
+      const kind = stage.kind === "run" ? "command" : "builtin";
+      return {
+        job: newJob(stage, trigger, deps, { role: "head", kind, agent: null, model: null }),
+        members: [],
+      };
+    }
     case "fanout":
       return {
-        job: { ...base, kind: "aggregate", agent: null, model: null },
-        members: stage.agents.map((agent) => ({
-          ...base,
-          role: "member" as const,
-          kind: "agent" as const,
-          parentJobId: "new",
-          member: agent,
-          agent,
-          model: modelOf(state, agent),
-          deps: [],
-        })),
+        job: newJob(stage, trigger, deps, {
+          role: "head",
+          kind: "aggregate",
+          agent: null,
+          model: null,
+        }),
+        members: stage.agents.map((agent) =>
+          newJob(
+            stage,
+            trigger,
+            [],
+            { role: "member", kind: "agent", agent, model: modelOf(state, agent) },
+            { parentJobId: "new", member: agent },
+          ),
+        ),
       };
   }
 }
@@ -143,27 +177,19 @@ function needSatisfied(need: NeedDef, resolution: StageResolution): boolean {
   }
 }
 
-const orderCache = new WeakMap<PipelineSnapshot, StageDef[]>();
-
-/** Stages in dependency order; memoised per snapshot object. */
-function stageOrder(snapshot: PipelineSnapshot): StageDef[] {
-  let order = orderCache.get(snapshot);
-  if (order === undefined) {
-    // The config rules reject cycles, so a null here means a corrupt snapshot: fall back to
-    // the written order rather than stalling the pipeline.
-    order = topologicalOrder(snapshot.pipeline.stages) ?? snapshot.pipeline.stages;
-    orderCache.set(snapshot, order);
-  }
-  return order;
-}
-
 /**
  * Resolves every stage of a running pipeline and lists what should happen next. Starts are
  * only candidates here: the scheduler hands out slots across pipelines.
  */
 export function planPipeline(state: PipelineState, now: number): PipelinePlan {
+  const graph = stageGraph(state.snapshot);
+  const resolutions: StageResolution[] = [];
+  let stages: Map<string, StageResolution> | undefined;
   const plan: PipelinePlan = {
-    stages: new Map(),
+    get stages() {
+      stages ??= new Map(resolutions.map((r, i) => [(graph.order[i] as StageDef).id, r]));
+      return stages;
+    },
     decisions: [],
     creates: [],
     startable: [],
@@ -174,35 +200,44 @@ export function planPipeline(state: PipelineState, now: number): PipelinePlan {
     plan.decisions.push({ kind: "route-pipeline", pipelineId: state.id });
     return plan;
   }
-  const byId = new Map(state.jobs.map((j) => [j.id, j]));
-  const heads = new Map<string, JobSnap[]>();
-  const children = new Map<string, JobSnap[]>();
-  for (const job of state.jobs) {
-    if (job.role === "head") {
-      const list = heads.get(job.stageId) ?? [];
-      list.push(job);
-      heads.set(job.stageId, list);
-    } else if (job.parentJobId !== null) {
-      const list = children.get(job.parentJobId) ?? [];
-      list.push(job);
-      children.set(job.parentJobId, list);
-    }
-  }
-  const live = new Set<string>();
-  const wake = (at: number): void => {
-    if (at > now && (plan.wakeAt === null || at < plan.wakeAt)) {
-      plan.wakeAt = at;
-    }
+  const memo = state.memo ?? null;
+  const { index, changed } =
+    memo === null
+      ? { index: indexJobs(state.jobs), changed: null }
+      : memo.update(state.id, graph, state.jobs);
+  const ix: Indexes = {
+    ...index,
+    graph,
+    resolutions,
+    live: new Set(),
+    wake: (at) => {
+      if (at > now && (plan.wakeAt === null || at < plan.wakeAt)) {
+        plan.wakeAt = at;
+      }
+    },
   };
 
-  for (const stage of stageOrder(state.snapshot)) {
-    const resolution = resolveStage(state, stage, plan, { heads, children, byId, live, wake }, now);
-    plan.stages.set(stage.id, resolution);
+  let settled = true;
+  for (let position = 0; position < graph.order.length; position += 1) {
+    const kept = changed?.[position] === 0 ? memo?.settledAt(position) : undefined;
+    let resolution: StageResolution;
+    if (kept !== undefined && sameNeeds(kept, position, ix)) {
+      resolution = kept.resolution;
+      for (const id of kept.open) {
+        ix.live.add(id);
+      }
+    } else {
+      const outcome = resolveStage(state, graph.order[position] as StageDef, plan, ix, now);
+      resolution = outcome.resolution;
+      memo?.record(position, outcome.settled);
+    }
+    resolutions.push(resolution);
+    settled &&= isSettled(resolution);
   }
 
   // Active jobs outside every current generation are out of date.
   for (const job of state.jobs) {
-    if (isActiveOrPending(job) && !live.has(job.id)) {
+    if (isActiveOrPending(job) && !ix.live.has(job.id)) {
       if (job.lease === "other") {
         plan.skips.push({
           pipelineId: state.id,
@@ -221,13 +256,10 @@ export function planPipeline(state: PipelineState, now: number): PipelinePlan {
     }
   }
 
-  const settled = [...plan.stages.values()].every(
-    (r) => r.state === "succeeded" || r.state === "failed" || r.state === "skipped",
-  );
   const anyActive = state.jobs.some(isActiveOrPending);
   const escalating = plan.decisions.some((d) => d.kind === "escalate");
   if (settled && !anyActive && !escalating && plan.creates.length === 0) {
-    const failed = [...plan.stages.entries()].filter(([, r]) => r.state === "failed");
+    const failed = graph.order.filter((_, i) => resolutions[i]?.state === "failed");
     plan.decisions.push({
       kind: "finish-pipeline",
       pipelineId: state.id,
@@ -235,10 +267,18 @@ export function planPipeline(state: PipelineState, now: number): PipelinePlan {
       reason:
         failed.length === 0
           ? "every stage succeeded or was skipped"
-          : `stage ${failed.map(([id]) => id).join(", ")} failed`,
+          : `stage ${failed.map((stage) => stage.id).join(", ")} failed`,
     });
   }
   return plan;
+}
+
+function isSettled(resolution: StageResolution): boolean {
+  return (
+    resolution.state === "succeeded" ||
+    resolution.state === "failed" ||
+    resolution.state === "skipped"
+  );
 }
 
 function isActiveOrPending(job: JobSnap): boolean {
@@ -250,117 +290,186 @@ function isActiveOrPending(job: JobSnap): boolean {
   );
 }
 
-interface Indexes {
-  heads: Map<string, JobSnap[]>;
-  children: Map<string, JobSnap[]>;
-  byId: Map<string, JobSnap>;
+interface Indexes extends JobIndex {
+  graph: StageGraph;
+  /** How the stages resolved so far this pass, by position in `graph.order`. */
+  resolutions: StageResolution[];
   /** Ids of jobs in a current generation; filled as stages resolve. */
   live: Set<string>;
   wake: (at: number) => void;
 }
 
+/** How the stage `id` resolved earlier in this pass; `undefined` if it did not (yet). */
+function resolutionOf(ix: Indexes, id: string): StageResolution | undefined {
+  const position = ix.graph.position.get(id);
+  return position === undefined ? undefined : ix.resolutions[position];
+}
+
+/** Whether each need of the stage at `position` resolved to the very object it settled on. */
+function sameNeeds(kept: SettledStage, position: number, ix: Indexes): boolean {
+  const needs = ix.graph.needs[position] as readonly number[];
+  for (let i = 0; i < needs.length; i += 1) {
+    if (ix.resolutions[needs[i] as number] !== kept.needs[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** What a stage waiting for its needs resolves to; shared, as it carries nothing of its own. */
+const WAITING: StageResolution = { state: "waiting", lastSeq: Number.POSITIVE_INFINITY };
+
+const NO_JOBS: readonly JobSnap[] = [];
+
+/** A stage's resolution, and what to keep of it for later passes when it settled. */
+interface StageOutcome {
+  resolution: StageResolution;
+  settled: SettledStage | undefined;
+}
+
+/**
+ * Resolves one stage from how its needs resolved and its jobs, adding to `plan` what it needs
+ * done. A stage that settled (succeeded, skipped, cancelled) with nothing of its own to do is
+ * kept for later passes: it depends on its needs' resolutions and its jobs alone.
+ */
 function resolveStage(
   state: PipelineState,
   stage: StageDef,
   plan: PipelinePlan,
   ix: Indexes,
   now: number,
-): StageResolution {
+): StageOutcome {
+  const unsettled = (resolution: StageResolution): StageOutcome => ({
+    resolution,
+    settled: undefined,
+  });
   let boundary = 0;
-  const needResolutions: { need: NeedDef; resolution: StageResolution }[] = [];
+  const needResolutions: StageResolution[] = [];
   for (const need of stage.needs) {
-    const resolution = plan.stages.get(need.stage);
+    const resolution = resolutionOf(ix, need.stage);
     if (
       resolution === undefined ||
       resolution.state === "waiting" ||
       resolution.state === "active"
     ) {
-      return { state: "waiting", lastSeq: Number.POSITIVE_INFINITY };
+      return unsettled(WAITING);
     }
     boundary = Math.max(boundary, resolution.lastSeq);
-    needResolutions.push({ need, resolution });
+    needResolutions.push(resolution);
   }
 
-  const generation = (ix.heads.get(stage.id) ?? []).filter((j) => j.seq > boundary);
+  const stageHeads = ix.heads.get(stage.id) ?? NO_JOBS;
+  const generation = stageHeads.filter((j) => j.seq > boundary);
   const head = generation.at(-1);
   if (head === undefined) {
-    const deps = needResolutions.map(({ need, resolution }) => ({
-      jobId: "jobId" in resolution ? resolution.jobId : "",
-      when: need.when,
-    }));
-    const blocked = needResolutions.find(
-      ({ need, resolution }) => !needSatisfied(need, resolution),
-    );
-    const earlier = (ix.heads.get(stage.id) ?? []).length > 0;
-    if (blocked !== undefined) {
-      const { job } = freshJob(state, stage, earlier ? "rerun" : "initial", deps);
-      plan.decisions.push({
-        kind: "skip-stage",
-        pipelineId: state.id,
-        job,
-        reason: `needs ${blocked.need.stage} to ${blocked.need.when === "success" ? "succeed" : blocked.need.when === "failure" ? "fail" : "finish"}, and it ${blocked.resolution.state}`,
-      });
-      return { state: "waiting", lastSeq: Number.POSITIVE_INFINITY };
-    }
-    const { job, members } = freshJob(state, stage, earlier ? "rerun" : "initial", deps);
-    plan.creates.push({
-      pipelineId: state.id,
-      job,
-      members,
-      reason: earlier ? "upstream work was redone" : "its needs are met",
-    });
-    return { state: "waiting", lastSeq: Number.POSITIVE_INFINITY };
+    return unsettled(planFreshStage(state, stage, stageHeads.length > 0, needResolutions, plan));
   }
 
   // Everything made in this generation: heads, their members and what any of them spawned.
   let lastSeq = head.seq;
+  const open: string[] = [];
   const related: JobSnap[] = [];
   const pending = [...generation];
   while (pending.length > 0) {
     const job = pending.pop() as JobSnap;
     ix.live.add(job.id);
+    if (isActiveOrPending(job)) {
+      open.push(job.id);
+    }
     lastSeq = Math.max(lastSeq, job.seq);
-    for (const child of ix.children.get(job.id) ?? []) {
+    for (const child of ix.children.get(job.id) ?? NO_JOBS) {
       related.push(child);
       pending.push(child);
     }
   }
   related.sort((a, b) => a.seq - b.seq);
   const spawned = related.filter((j) => j.role === "spawned");
+  const settled = (resolution: StageResolution): StageOutcome => ({
+    resolution,
+    settled: { needs: needResolutions, resolution, open },
+  });
 
   switch (head.status) {
     case "pending":
       planPending(state, stage, head, ix, plan, now);
       planSpawnedChains(state, stage, spawned, plan, now, ix);
-      return { state: "active", lastSeq };
+      return unsettled({ state: "active", lastSeq });
     case "starting":
     case "running":
     case "checking":
       planActive(state, stage, head, plan, now, ix);
       planSpawnedChains(state, stage, spawned, plan, now, ix);
-      return { state: "active", lastSeq };
+      return unsettled({ state: "active", lastSeq });
     case "skipped":
-      return { state: "skipped", lastSeq, jobId: head.id };
+      return settled({ state: "skipped", lastSeq, jobId: head.id });
     case "cancelled":
-      return { state: "failed", lastSeq, jobId: head.id, reason: "cancelled" };
+      return settled({ state: "failed", lastSeq, jobId: head.id, reason: "cancelled" });
     case "failed": {
       const next = planFailure(state, stage, head, generation, plan, now, ix);
       if (next === "handled") {
-        return { state: "active", lastSeq };
+        return unsettled({ state: "active", lastSeq });
       }
-      return { state: "failed", lastSeq, jobId: head.id, reason: next.reason };
+      return unsettled({ state: "failed", lastSeq, jobId: head.id, reason: next.reason });
     }
     case "succeeded": {
+      if (spawned.length === 0) {
+        return settled({ state: "succeeded", lastSeq, jobId: head.id });
+      }
       const outcome = planSpawnedChains(state, stage, spawned, plan, now, ix);
       if (outcome === "active") {
-        return { state: "active", lastSeq };
+        return unsettled({ state: "active", lastSeq });
       }
       if (outcome !== "ok") {
-        return { state: "failed", lastSeq, jobId: outcome.jobId, reason: outcome.reason };
+        return unsettled({
+          state: "failed",
+          lastSeq,
+          jobId: outcome.jobId,
+          reason: outcome.reason,
+        });
       }
-      return { state: "succeeded", lastSeq, jobId: head.id };
+      return unsettled({ state: "succeeded", lastSeq, jobId: head.id });
     }
   }
+}
+
+/**
+ * A stage whose needs are settled and that has no job in their generation: its first job (or
+ * a rerun after upstream work was redone) is to be created, or skipped when a need went the
+ * wrong way.
+ */
+function planFreshStage(
+  state: PipelineState,
+  stage: StageDef,
+  earlier: boolean,
+  needResolutions: readonly StageResolution[],
+  plan: PipelinePlan,
+): StageResolution {
+  const deps: NewJob["deps"] = [];
+  let blocked: { need: NeedDef; resolution: StageResolution } | null = null;
+  for (const [i, need] of stage.needs.entries()) {
+    const resolution = needResolutions[i] as StageResolution;
+    deps.push({ jobId: "jobId" in resolution ? resolution.jobId : "", when: need.when });
+    blocked ??= needSatisfied(need, resolution) ? null : { need, resolution };
+  }
+  const trigger = earlier ? "rerun" : "initial";
+  if (blocked !== null) {
+    const { need, resolution } = blocked;
+    plan.decisions.push({
+      kind: "skip-stage",
+      pipelineId: state.id,
+      job: freshJob(state, stage, trigger, deps).job,
+      reason: `needs ${need.stage} to ${need.when === "success" ? "succeed" : need.when === "failure" ? "fail" : "finish"}, and it ${resolution.state}`,
+    });
+    return WAITING;
+  }
+  const { job, members } = freshJob(state, stage, trigger, deps);
+  plan.creates.push({
+    pipelineId: state.id,
+    job,
+    members,
+    reason: earlier ? "upstream work was redone" : "its needs are met",
+  });
+  return WAITING;
 }
 
 /** A pending head: start it when its time has come; an aggregate when its members are done. */
@@ -792,7 +901,7 @@ function applyOnFail(
       }
       const delay = retryDelayMs(failed.attempt, onFail.backoff, stableFraction(failed.id));
       const notBefore = (failed.finishedAt ?? now) + delay;
-      const deps = failed.role === "head" ? currentDeps(state, stage, plan) : [];
+      const deps = failed.role === "head" ? currentDeps(stage, ix) : [];
       const fresh = failed.role === "head" ? freshJob(state, stage, "retry", deps) : null;
       const job: NewJob =
         fresh !== null
@@ -839,7 +948,7 @@ function applyOnFail(
       if (target === undefined) {
         return final(onFail.then, `${why}; route target ${onFail.to} is not a stage`);
       }
-      const { job, members } = freshJob(state, target, "route", currentDeps(state, target, plan));
+      const { job, members } = freshJob(state, target, "route", currentDeps(target, ix));
       plan.creates.push({
         pipelineId: state.id,
         job: {
@@ -856,9 +965,9 @@ function applyOnFail(
 }
 
 /** The upstream jobs a new job of `stage` consumes: the current job of each need. */
-function currentDeps(state: PipelineState, stage: StageDef, plan: PipelinePlan): NewJob["deps"] {
+function currentDeps(stage: StageDef, ix: Indexes): NewJob["deps"] {
   return stage.needs.flatMap((need) => {
-    const resolution = plan.stages.get(need.stage);
+    const resolution = resolutionOf(ix, need.stage);
     return resolution !== undefined && "jobId" in resolution
       ? [{ jobId: resolution.jobId, when: need.when }]
       : [];

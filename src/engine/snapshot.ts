@@ -11,6 +11,7 @@
  */
 import type { JobSnap, LeaseView } from "../core/job.js";
 import { stageById, type PipelineSnapshot } from "../core/pipeline-def.js";
+import { PlanMemo } from "../core/plan-memo.js";
 import type { Job, Pipeline, PipelineHead, Project, Session, Task } from "../core/records.js";
 import type { SchedulerState } from "../core/scheduler.js";
 import type { SessionFacts, SessionState } from "../core/session-policy.js";
@@ -191,6 +192,8 @@ interface KnownJobs {
   maxSeq: number;
   /** `jobs` in `seq` order; rebuilt only when a job was added or replaced. */
   ordered: Job[] | null;
+  /** What planning worked out on the last pass; made once the pipeline runs. */
+  memo: PlanMemo | null;
 }
 
 /** The jobs of a pipeline with none, shared, and never changed. */
@@ -390,6 +393,7 @@ export class SnapshotLoader {
         snapshot,
         route: pipeline.route,
         jobs: snaps,
+        memo: row.status === "running" ? (known.memo ??= new PlanMemo()) : undefined,
       });
     }
     return {
@@ -504,6 +508,7 @@ export class SnapshotLoader {
         jobs: null,
         maxSeq: 0,
         ordered: null,
+        memo: null,
       });
     }
     if (all && known.length === 0) {
