@@ -30,6 +30,7 @@ import { updateSession } from "../store/sessions.repository.js";
 import { writeQueueSettings } from "../store/settings.repository.js";
 import { setTaskStatus } from "../store/tasks.repository.js";
 import type { EngineContext } from "./context.js";
+import { hashToken } from "./job-start.js";
 import type { LoadedPipeline } from "./snapshot.js";
 
 export const STRUCTURAL_KINDS = new Set<Decision["kind"]>([
@@ -42,10 +43,18 @@ export const STRUCTURAL_KINDS = new Set<Decision["kind"]>([
   "finish-pipeline",
 ]);
 
+/** A job this engine claimed to start: its lease, and the token its session will be given. */
+export interface ClaimedJob {
+  job: Job;
+  lease: Lease;
+  /** The job's `BATON_JOB_TOKEN`; its hash was written with the claim. */
+  jobToken: string;
+}
+
 export interface StructuralResult {
   applied: boolean;
-  /** Jobs this engine claimed to start, with their leases. */
-  started: { job: Job; lease: Lease }[];
+  /** Jobs this engine claimed to start. */
+  started: ClaimedJob[];
   /** The pipeline's status after the changes. */
   status: PipelineStatus;
 }
@@ -129,7 +138,7 @@ export async function applyStructural(
       return { applied: false, started: [], status };
     }
     const events: NewEvent[] = [];
-    const started: { job: Job; lease: Lease }[] = [];
+    const started: ClaimedJob[] = [];
     let seq = await nextJobSeq(trx, lp.pipeline.id);
 
     const insert = async (
@@ -140,6 +149,9 @@ export async function applyStructural(
     ): Promise<string> => {
       const id = makeId("job");
       const lease = start ? makeLease() : null;
+      // A job that starts now gets the token its session will use; one that waits gets its
+      // token when it is claimed.
+      const jobToken = makeSecret();
       const created = await insertJob(trx, {
         id,
         pipelineId: lp.pipeline.id,
@@ -147,13 +159,13 @@ export async function applyStructural(
         job,
         parentJobId,
         status: skipped ? "skipped" : start ? "starting" : "pending",
-        tokenHash: makeSecret(),
+        tokenHash: hashToken(jobToken),
         lease,
         now,
       });
       seq += 1;
       if (lease !== null) {
-        started.push({ job: created, lease });
+        started.push({ job: created, lease, jobToken });
       }
       return id;
     };
@@ -200,12 +212,14 @@ export async function applyStructural(
         }
         case "start-job": {
           const lease = makeLease();
+          const jobToken = makeSecret();
           if (
             await claimJob(trx, {
               id: decision.jobId,
               from: ["pending"],
               to: "starting",
               lease,
+              tokenHash: hashToken(jobToken),
               now,
             })
           ) {
@@ -218,7 +232,7 @@ export async function applyStructural(
             }
             const job = await getJobById(trx, decision.jobId);
             if (job !== undefined) {
-              started.push({ job, lease });
+              started.push({ job, lease, jobToken });
             }
           }
           break;

@@ -380,9 +380,9 @@ export class Engine implements AsyncDisposable {
       lp.pipeline = { ...lp.pipeline, status: result.status, version: lp.pipeline.version + 1 };
       applied.push(...structural);
       actions.push(...structural.flatMap((d) => describeStructural(d, issue)));
-      for (const { job, lease } of result.started) {
+      for (const { job, lease, jobToken } of result.started) {
         this.#leases.set(job.id, lease);
-        this.#runEffect(job.id, () => this.#start(lp, job, lease));
+        this.#runEffect(job.id, () => this.#start(lp, job, lease, jobToken));
       }
     }
     let routing = false;
@@ -549,9 +549,12 @@ export class Engine implements AsyncDisposable {
     );
   }
 
-  /** Starts a claimed job; returns false when it is simply running now (nothing to decide). */
-  async #start(lp: LoadedPipeline, job: Job, lease: Lease): Promise<boolean> {
-    const outcome = await startJob(this.#ctx, lp, job, lease);
+  /**
+   * Starts a claimed job (with the token made at its claim, if it was claimed just now); returns
+   * false when it is simply running now (nothing to decide).
+   */
+  async #start(lp: LoadedPipeline, job: Job, lease: Lease, jobToken?: string): Promise<boolean> {
+    const outcome = await startJob(this.#ctx, lp, job, lease, jobToken);
     switch (outcome.kind) {
       case "session":
         if (this.#mode === "drive") {

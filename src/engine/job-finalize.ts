@@ -114,23 +114,29 @@ export async function finalizeJob(
 ): Promise<JobOutcome | null> {
   const stage = stageOf(lp, job.stageId);
   const now = ctx.clock();
-  const checking = await updateLeasedJob(
-    ctx.store.db,
-    job.id,
-    lease.token,
-    { status: "checking" },
-    ["starting", "running", "checking"],
-  );
+  // The job moves to `checking` and its session's end is recorded together: one commit.
+  const checking = await ctx.store.transaction(async (trx) => {
+    if (
+      !(await updateLeasedJob(trx, job.id, lease.token, { status: "checking" }, [
+        "starting",
+        "running",
+        "checking",
+      ]))
+    ) {
+      return false;
+    }
+    if (job.sessionId !== null) {
+      await updateSession(trx, job.sessionId, {
+        state: end.exit === null && end.forced === null && end.idle !== true ? "lost" : "exited",
+        exited_at: end.exit?.at ?? now,
+        exit_code: end.exit?.exitCode ?? null,
+        signal: end.exit?.signal ?? null,
+      });
+    }
+    return true;
+  });
   if (!checking) {
     return null;
-  }
-  if (job.sessionId !== null) {
-    await updateSession(ctx.store.db, job.sessionId, {
-      state: end.exit === null && end.forced === null && end.idle !== true ? "lost" : "exited",
-      exited_at: end.exit?.at ?? now,
-      exit_code: end.exit?.exitCode ?? null,
-      signal: end.exit?.signal ?? null,
-    });
   }
   const dir = join(ctx.paths.sessions, sessionName(lp, job));
   const events: NewEvent[] = [];

@@ -195,7 +195,8 @@ async function planLaunch(
 }
 
 /**
- * Starts `job`, which this engine has claimed with `lease` (status `starting`). Never throws for
+ * Starts `job`, which this engine has claimed with `lease` (status `starting`), giving its session
+ * `claimedToken` when the claim wrote that token's hash, else a new token. Never throws for
  * the job's own problems (a bad agent config, a program that cannot start): the job is settled
  * as failed and the outcome says so. Throws only for store failures.
  */
@@ -204,6 +205,7 @@ export async function startJob(
   lp: LoadedPipeline,
   job: Job,
   lease: Lease,
+  claimedToken?: string,
 ): Promise<StartOutcome> {
   const stage = stageOf(lp, job.stageId);
   const name = sessionName(lp, job);
@@ -225,7 +227,7 @@ export async function startJob(
     return { kind: "inline" };
   }
 
-  const token = makeSecret();
+  const token = claimedToken ?? makeSecret();
   const sessionId = makeId("ses");
   const env = sessionEnvironment({
     base: ctx.env,
@@ -252,10 +254,12 @@ export async function startJob(
     },
     pathPrefix: [ctx.paths.bin],
   });
-  // The job's token goes in before the program runs, so it can spawn jobs from its first moment.
-  // A crash after the spawn leaves the session's pid file in its (deterministic) directory,
-  // which is how a resuming engine finds it instead of starting the job twice.
+  // The job's token goes in before the program runs, so it can spawn jobs from its first moment:
+  // with the claim, or here for a job resumed after its engine died. A crash after the spawn
+  // leaves the session's pid file in its (deterministic) directory, which is how a resuming
+  // engine finds it instead of starting the job twice.
   if (
+    claimedToken === undefined &&
     !(await updateLeasedJob(ctx.store.db, job.id, lease.token, { token_hash: hashToken(token) }, [
       "starting",
     ]))

@@ -181,6 +181,8 @@ export async function claimJob(
     from: readonly JobStatus[];
     to: JobStatus;
     lease: Lease;
+    /** A new job token's hash, written with the claim. */
+    tokenHash?: string;
     now: number;
   },
 ): Promise<boolean> {
@@ -192,6 +194,7 @@ export async function claimJob(
       lease_holder: claim.lease.holder,
       lease_expires_at: claim.lease.expiresAt,
       ...(claim.to === "starting" ? { started_at: claim.now } : {}),
+      ...(claim.tokenHash === undefined ? {} : { token_hash: claim.tokenHash }),
     })
     .where("id", "=", claim.id)
     .where("status", "in", claim.from)
