@@ -1,14 +1,18 @@
 /**
  * The session wrapper: a POSIX `sh` script that Baton starts as `/bin/sh -c WRAPPER_SCRIPT
- * baton-session <dir> [NAME=value…] -- <argv…>`, detached into its own session and process
- * group, with the session's stdin as fd 0 and `<dir>/log` as fds 1 and 2. It
+ * baton-session <dir> [NAME=value…] -- <argv…>` (or `… -c <command>`), detached into its own
+ * session and process group, with the session's stdin as fd 0 and `<dir>/log` as fds 1 and 2. It
  *
  * 1. traps HUP, INT and TERM for itself, so that a TERM to the whole group stops the program but
  *    the wrapper lives on to record how it ended (a subshell resets caught traps, so the program
  *    gets default signal handling);
  * 2. writes its pid to `<dir>/pid`;
  * 3. runs the program with `exec "$@"` in a subshell: argv passes through untouched (never
- *    `eval`), and `exec` never runs a shell builtin or function in the program's place;
+ *    `eval`), and `exec` never runs a shell builtin or function in the program's place. A shell
+ *    command (argv `/bin/sh -c <command>`, as a `run` stage has) comes as `-c <command>` instead
+ *    of `-- <argv…>`, and the subshell evaluates it itself: the wrapper is that same `/bin/sh`, so
+ *    this saves starting a second shell for every command job. The command sees no positional
+ *    parameters, as under `sh -c`; `$$` is the wrapper's pid (the session's);
  * 4. writes `$?` to `<dir>/exit` and exits with the same code (128+n when the program died of
  *    signal n).
  *
@@ -20,8 +24,8 @@
  * a shell variable of the same name from the job's environment would be exported changed.
  * A POSIX shell changes a few variables it manages itself (dash: PWD, IFS, OPTIND, PPID; bash
  * also SHLVL, OLDPWD): the subshell unsets those the shell may add and re-exports the given
- * values, passed as `NAME=value` words before `--`, so the program's environment is exactly the
- * job's.
+ * values, passed as `NAME=value` words before `--` (or `-c`), so the program's environment is
+ * exactly the job's.
  *
  * Both files are written with one shell `printf`, a single `write(2)` of a few bytes, rather than
  * write-then-`mv`: `mv` (and `date` for a millisecond time) would cost two or three more processes
@@ -34,9 +38,13 @@ export const WRAPPER_SCRIPT = [
   "(",
   "  shift",
   "  unset PWD OLDPWD SHLVL",
-  '  while [ "$1" != -- ]; do export "$1"; shift; done',
-  "  shift",
-  '  exec "$@"',
+  '  while [ "$1" != -- ] && [ "$1" != -c ]; do export "$1"; shift; done',
+  '  if [ "$1" = -c ]; then',
+  "    eval 'set --;' \"$2\"",
+  "  else",
+  "    shift",
+  '    exec "$@"',
+  "  fi",
   ")",
   'set -- "$?" "$1"',
   'printf "%s\\n" "$1" > "$2/exit"',
@@ -58,8 +66,8 @@ export function findUnportableEnvNames(env: Record<string, string>): string[] {
 }
 
 /**
- * The argv (after `/bin/sh`) that runs `argv` under the wrapper for session directory `dir`.
- * Pure. `env` is the program's full environment; only shell-managed variables are repeated here.
+ * The argv (after `/bin/sh`) that runs `argv` under the wrapper for session directory `dir`
+ * (a `/bin/sh -c <command>` argv as the command itself, evaluated by the wrapper). Pure. `env` is the program's full environment; only shell-managed variables are repeated here.
  */
 export function makeWrapperArgs(
   dir: string,
@@ -72,6 +80,10 @@ export function makeWrapperArgs(
     if (value !== undefined) {
       restore.push(`${name}=${value}`);
     }
+  }
+  const [program, flag, command, ...rest] = argv;
+  if (program === "/bin/sh" && flag === "-c" && command !== undefined && rest.length === 0) {
+    return ["-c", WRAPPER_SCRIPT, "baton-session", dir, ...restore, "-c", command];
   }
   return ["-c", WRAPPER_SCRIPT, "baton-session", dir, ...restore, "--", ...argv];
 }
