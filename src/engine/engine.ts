@@ -733,16 +733,13 @@ export class Engine implements AsyncDisposable {
   }
 
   #adoptable(entry: SnapshotEntry, job: Job): boolean {
+    // Asked of every job of every pipeline on every pass: the status rules out most at once.
+    if (job.status !== "running" || this.#busy.has(job.id) || this.#watchers.has(job.id)) {
+      return false;
+    }
     const session = job.sessionId === null ? undefined : entry.sessions.get(job.sessionId);
     const free = job.leaseToken === null || (job.leaseExpiresAt ?? 0) < this.#ctx.clock();
-    return (
-      job.status === "running" &&
-      free &&
-      session?.pid !== null &&
-      session !== undefined &&
-      !this.#busy.has(job.id) &&
-      !this.#watchers.has(job.id)
-    );
+    return free && session !== undefined && session.pid !== null;
   }
 
   /** Adopts running jobs nobody holds: claims each and waits for its session. */

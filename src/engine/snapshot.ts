@@ -181,7 +181,12 @@ export async function observeSession(
 const OPEN_JOB_STATUSES = ["pending", "starting", "running", "checking"] as const;
 
 function isOpen(job: Job): boolean {
-  return (OPEN_JOB_STATUSES as readonly string[]).includes(job.status);
+  return (
+    job.status === "pending" ||
+    job.status === "starting" ||
+    job.status === "running" ||
+    job.status === "checking"
+  );
 }
 const CHUNK = 500;
 
@@ -189,6 +194,8 @@ interface KnownJobs {
   version: number;
   /** By id; `null` until the pipeline has a job (most queued pipelines have none). */
   jobs: Map<string, Job> | null;
+  /** Ids of the jobs in `jobs` that are open: all a pass has to look at again. */
+  open: Set<string>;
   maxSeq: number;
   /** `jobs` in `seq` order; rebuilt only when a job was added or replaced. */
   ordered: Job[] | null;
@@ -291,11 +298,10 @@ export class SnapshotLoader {
 
     const sessionIds: string[] = [];
     for (const row of rows) {
-      for (const job of this.#known.get(row.id)?.jobs?.values() ?? []) {
-        if (
-          job.sessionId !== null &&
-          (job.status === "starting" || job.status === "running" || job.status === "checking")
-        ) {
+      const known = this.#known.get(row.id);
+      for (const id of known?.open ?? []) {
+        const job = known?.jobs?.get(id);
+        if (job !== undefined && job.sessionId !== null && job.status !== "pending") {
           sessionIds.push(job.sessionId);
         }
       }
@@ -506,6 +512,7 @@ export class SnapshotLoader {
       this.#known.set(p.id, {
         version: p.version,
         jobs: null,
+        open: new Set(),
         maxSeq: 0,
         ordered: null,
         memo: null,
@@ -567,9 +574,9 @@ export class SnapshotLoader {
           q.where("pipeline_id", "=", p.id).where("seq", ">", seenUpTo.get(p.id) ?? 0),
         ),
       );
-      for (const job of entry.jobs?.values() ?? []) {
-        if (isOpen(job) && !openNow.has(job.id)) {
-          finished.push(job.id);
+      for (const id of entry.open) {
+        if (!openNow.has(id)) {
+          finished.push(id);
         }
       }
       entry.version = p.version;
@@ -590,6 +597,11 @@ export class SnapshotLoader {
         entry.jobs ??= new Map();
         const replaced = entry.jobs.has(row.id);
         entry.jobs.set(row.id, job);
+        if (isOpen(job)) {
+          entry.open.add(job.id);
+        } else {
+          entry.open.delete(job.id);
+        }
         entry.maxSeq = Math.max(entry.maxSeq, row.seq);
         if (entry.ordered === NO_JOBS) {
           entry.ordered = null;
