@@ -24,7 +24,7 @@ import {
   type StageDef,
 } from "./pipeline-def.js";
 import { modelFor, needsLlmRoute, stageAgentChoice } from "./routing.js";
-import { indexJobs, type JobIndex, type PlanMemo, type SettledStage } from "./plan-memo.js";
+import { indexJobs, type JobIndex, type KeptStage, type PlanMemo } from "./plan-memo.js";
 import { judgeSession } from "./session-policy.js";
 import { stageGraph, type StageGraph } from "./stage-graph.js";
 import type { PipelineStatus } from "./status.js";
@@ -219,17 +219,24 @@ export function planPipeline(state: PipelineState, now: number): PipelinePlan {
 
   let settled = true;
   for (let position = 0; position < graph.order.length; position += 1) {
-    const kept = changed?.[position] === 0 ? memo?.settledAt(position) : undefined;
+    const kept = changed?.[position] === 0 ? memo?.keptAt(position) : undefined;
     let resolution: StageResolution;
-    if (kept !== undefined && sameNeeds(kept, position, ix)) {
+    if (kept?.kind === "settled" && sameNeeds(kept, position, ix)) {
       resolution = kept.resolution;
       for (const id of kept.open) {
         ix.live.add(id);
       }
+    } else if (
+      kept?.kind === "ready" &&
+      sameNeeds(kept, position, ix) &&
+      sameRoute(kept.route, state.route)
+    ) {
+      resolution = WAITING;
+      plan.creates.push(kept.create);
     } else {
-      const outcome = resolveStage(state, graph.order[position] as StageDef, plan, ix, now);
+      const outcome = resolveStage(state, position, plan, ix, now);
       resolution = outcome.resolution;
-      memo?.record(position, outcome.settled);
+      memo?.record(position, outcome.kept);
     }
     resolutions.push(resolution);
     settled &&= isSettled(resolution);
@@ -305,8 +312,19 @@ function resolutionOf(ix: Indexes, id: string): StageResolution | undefined {
   return position === undefined ? undefined : ix.resolutions[position];
 }
 
-/** Whether each need of the stage at `position` resolved to the very object it settled on. */
-function sameNeeds(kept: SettledStage, position: number, ix: Indexes): boolean {
+function sameRoute(a: RouteResult | null, b: RouteResult | null): boolean {
+  return (
+    a === b ||
+    (a !== null &&
+      b !== null &&
+      a.agent === b.agent &&
+      a.model === b.model &&
+      a.complexity === b.complexity)
+  );
+}
+
+/** Whether each need of the stage at `position` resolved to the very object it was kept with. */
+function sameNeeds(kept: KeptStage, position: number, ix: Indexes): boolean {
   const needs = ix.graph.needs[position] as readonly number[];
   for (let i = 0; i < needs.length; i += 1) {
     if (ix.resolutions[needs[i] as number] !== kept.needs[i]) {
@@ -321,10 +339,10 @@ const WAITING: StageResolution = { state: "waiting", lastSeq: Number.POSITIVE_IN
 
 const NO_JOBS: readonly JobSnap[] = [];
 
-/** A stage's resolution, and what to keep of it for later passes when it settled. */
+/** A stage's resolution, and what to keep of it for later passes, if anything. */
 interface StageOutcome {
   resolution: StageResolution;
-  settled: SettledStage | undefined;
+  kept: KeptStage | undefined;
 }
 
 /**
@@ -334,19 +352,20 @@ interface StageOutcome {
  */
 function resolveStage(
   state: PipelineState,
-  stage: StageDef,
+  position: number,
   plan: PipelinePlan,
   ix: Indexes,
   now: number,
 ): StageOutcome {
+  const stage = ix.graph.order[position] as StageDef;
   const unsettled = (resolution: StageResolution): StageOutcome => ({
     resolution,
-    settled: undefined,
+    kept: undefined,
   });
   let boundary = 0;
   const needResolutions: StageResolution[] = [];
-  for (const need of stage.needs) {
-    const resolution = resolutionOf(ix, need.stage);
+  for (const at of ix.graph.needs[position] as readonly number[]) {
+    const resolution = ix.resolutions[at];
     if (
       resolution === undefined ||
       resolution.state === "waiting" ||
@@ -362,7 +381,14 @@ function resolveStage(
   const generation = stageHeads.filter((j) => j.seq > boundary);
   const head = generation.at(-1);
   if (head === undefined) {
-    return unsettled(planFreshStage(state, stage, stageHeads.length > 0, needResolutions, plan));
+    const create = planFreshStage(state, stage, stageHeads.length > 0, needResolutions, plan);
+    return {
+      resolution: WAITING,
+      kept:
+        create === null
+          ? undefined
+          : { kind: "ready", needs: needResolutions, route: state.route, create },
+    };
   }
 
   // Everything made in this generation: heads, their members and what any of them spawned.
@@ -386,7 +412,7 @@ function resolveStage(
   const spawned = related.filter((j) => j.role === "spawned");
   const settled = (resolution: StageResolution): StageOutcome => ({
     resolution,
-    settled: { needs: needResolutions, resolution, open },
+    kept: { kind: "settled", needs: needResolutions, resolution, open },
   });
 
   switch (head.status) {
@@ -443,7 +469,7 @@ function planFreshStage(
   earlier: boolean,
   needResolutions: readonly StageResolution[],
   plan: PipelinePlan,
-): StageResolution {
+): CreateCandidate | null {
   const deps: NewJob["deps"] = [];
   let blocked: { need: NeedDef; resolution: StageResolution } | null = null;
   for (const [i, need] of stage.needs.entries()) {
@@ -460,16 +486,17 @@ function planFreshStage(
       job: freshJob(state, stage, trigger, deps).job,
       reason: `needs ${need.stage} to ${need.when === "success" ? "succeed" : need.when === "failure" ? "fail" : "finish"}, and it ${resolution.state}`,
     });
-    return WAITING;
+    return null;
   }
   const { job, members } = freshJob(state, stage, trigger, deps);
-  plan.creates.push({
+  const create = {
     pipelineId: state.id,
     job,
     members,
     reason: earlier ? "upstream work was redone" : "its needs are met",
-  });
-  return WAITING;
+  };
+  plan.creates.push(create);
+  return create;
 }
 
 /** A pending head: start it when its time has come; an aggregate when its members are done. */

@@ -196,7 +196,8 @@ describe("planning with a memo", () => {
       let now = T0;
       for (let pass = 0; pass < 120; pass += 1) {
         const snaps = jobs.snapshot();
-        const limits = { maxRunningPipelines: 1, maxRunningJobs: 3, perAgent: {} };
+        // A tight job limit keeps ready stages waiting for a slot over many passes.
+        const limits = { maxRunningPipelines: 1, maxRunningJobs: 1 + (seed % 3), perAgent: {} };
         const running = snaps.filter((j) => j.status === "running").length;
         const counts = { jobs: running, pipelines: 1, perAgent: {} };
         const remembered = decide(

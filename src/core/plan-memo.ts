@@ -11,7 +11,8 @@
  * job, jobs gone or out of order, another definition) drops the memo and plans from scratch.
  */
 import type { JobSnap } from "./job.js";
-import type { StageResolution } from "./pipeline-resolver.js";
+import type { RouteResult } from "./pipeline-def.js";
+import type { CreateCandidate, StageResolution } from "./pipeline-resolver.js";
 import type { StageGraph } from "./stage-graph.js";
 
 /** The jobs of a pipeline, looked up as stages resolve. */
@@ -22,13 +23,26 @@ export interface JobIndex {
   children: Map<string, JobSnap[]>;
 }
 
-/** A settled stage as a pass resolved it, and the resolutions of its needs it came from. */
-export interface SettledStage {
-  needs: readonly StageResolution[];
-  resolution: StageResolution;
-  /** Ids of its current generation's jobs that were still open (normally none). */
-  open: readonly string[];
-}
+/**
+ * A stage as a pass resolved it, kept while what it came from stays the same: the resolutions
+ * of its needs (and, for a job to create, the pipeline's route, which picks its agent).
+ * - `settled`: it succeeded, was skipped or cancelled, with nothing left to do;
+ * - `ready`: its needs are met and its first job (or a rerun) waits to be created.
+ */
+export type KeptStage =
+  | {
+      kind: "settled";
+      needs: readonly StageResolution[];
+      resolution: StageResolution;
+      /** Ids of its current generation's jobs that were still open (normally none). */
+      open: readonly string[];
+    }
+  | {
+      kind: "ready";
+      needs: readonly StageResolution[];
+      route: RouteResult | null;
+      create: CreateCandidate;
+    };
 
 export function indexJobs(jobs: readonly JobSnap[]): JobIndex {
   const index: JobIndex = { heads: new Map(), children: new Map() };
@@ -57,7 +71,7 @@ export class PlanMemo {
   #pipelineId: string | null = null;
   #jobs: readonly JobSnap[] = [];
   #index: JobIndex = { heads: new Map(), children: new Map() };
-  #settled: (SettledStage | undefined)[] = [];
+  #kept: (KeptStage | undefined)[] = [];
 
   /**
    * Catches up with this pass's jobs. Returns the job index and, by stage position, which
@@ -74,20 +88,20 @@ export class PlanMemo {
       this.#graph = graph;
       this.#pipelineId = pipelineId;
       this.#index = indexJobs(jobs);
-      this.#settled = [];
+      this.#kept = [];
     }
     this.#jobs = jobs;
     return { index: this.#index, changed };
   }
 
-  /** The stage at `position` as it settled on an earlier pass, if it did. */
-  settledAt(position: number): SettledStage | undefined {
-    return this.#settled[position];
+  /** The stage at `position` as an earlier pass kept it, if it did. */
+  keptAt(position: number): KeptStage | undefined {
+    return this.#kept[position];
   }
 
-  /** Records how the stage at `position` resolved this pass (`undefined`: not settled). */
-  record(position: number, settled: SettledStage | undefined): void {
-    this.#settled[position] = settled;
+  /** Records how the stage at `position` resolved this pass (`undefined`: nothing to keep). */
+  record(position: number, kept: KeptStage | undefined): void {
+    this.#kept[position] = kept;
   }
 
   /**
