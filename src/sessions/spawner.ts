@@ -11,10 +11,7 @@
  * records, and are adopted from those if the spawner (or the engine) goes away. It exits when
  * its IPC channel closes, which happens when the engine exits for any reason.
  */
-import { fork, type ChildProcess } from "node:child_process";
-import { writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
 import { coerceError } from "../lib/coerce-error.js";
 
 export interface SpawnRequest {
@@ -105,7 +102,6 @@ export function createSpawner(): Spawner {
   const watchers = new Map<number, Set<(seen: boolean) => void>>();
   /** Exits reported before anyone watched (a session can end before its start resolves). */
   const early = new Set<number>();
-  let scriptDir: string | undefined;
 
   /** The channel keeps the engine alive only while someone waits on it. */
   const refresh = (): void => {
@@ -135,14 +131,10 @@ export function createSpawner(): Spawner {
     if (child !== undefined) {
       return child;
     }
-    // fork() runs a module file; the program is written once to a private temp file.
-    scriptDir ??= mkdtempSync(join(tmpdir(), "baton-spawner-"));
-    const script = join(scriptDir, "spawner.cjs");
-    writeFileSync(script, SPAWNER_SOURCE);
-    const started = fork(script, [], {
+    // `node -e` with an IPC channel: no file to write, none left behind if the engine is killed.
+    const started = spawn(process.execPath, ["-e", SPAWNER_SOURCE], {
       stdio: ["ignore", "ignore", "inherit", "ipc"],
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
-      execArgv: [],
       serialization: "json",
     });
     started.on("message", (message: FromSpawner) => {
@@ -238,10 +230,6 @@ export function createSpawner(): Spawner {
         running.disconnect();
       }
       gone("closed");
-      if (scriptDir !== undefined) {
-        rmSync(scriptDir, { recursive: true, force: true });
-        scriptDir = undefined;
-      }
     },
   };
 }
