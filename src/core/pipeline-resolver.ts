@@ -27,7 +27,7 @@ import { modelFor, needsLlmRoute, stageAgentChoice } from "./routing.js";
 import { indexJobs, type JobIndex, type KeptStage, type PlanMemo } from "./plan-memo.js";
 import { judgeSession } from "./session-policy.js";
 import { stageGraph, type StageGraph } from "./stage-graph.js";
-import type { PipelineStatus } from "./status.js";
+import { isOpenJob, type PipelineStatus } from "./status.js";
 
 export interface PipelineState {
   id: string;
@@ -289,12 +289,7 @@ function isSettled(resolution: StageResolution): boolean {
 }
 
 function isActiveOrPending(job: JobSnap): boolean {
-  return (
-    job.status === "pending" ||
-    job.status === "starting" ||
-    job.status === "running" ||
-    job.status === "checking"
-  );
+  return isOpenJob(job.status);
 }
 
 interface Indexes extends JobIndex {

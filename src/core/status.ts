@@ -66,6 +66,8 @@ export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
 export const OPEN_PIPELINE_STATUSES: readonly PipelineStatus[] = ["pending", "running", "blocked"];
 export const ACTIVE_JOB_STATUSES: readonly JobStatus[] = ["starting", "running", "checking"];
+/** Jobs not finished yet: waiting to start, or active. */
+export const OPEN_JOB_STATUSES: readonly JobStatus[] = ["pending", ...ACTIVE_JOB_STATUSES];
 export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
   "succeeded",
   "failed",
@@ -75,6 +77,13 @@ export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = [
 
 export function isTerminalJob(status: JobStatus): boolean {
   return TERMINAL_JOB_STATUSES.includes(status);
+}
+
+/** Whether a job is not finished yet. Asked of every job on every pass: no list to search. */
+export function isOpenJob(status: JobStatus): boolean {
+  return (
+    status === "pending" || status === "starting" || status === "running" || status === "checking"
+  );
 }
 
 export function isActiveJob(status: JobStatus): boolean {

@@ -16,7 +16,13 @@ import type { Job, Pipeline, PipelineHead, Project, Session, Task } from "../cor
 import type { SchedulerState } from "../core/scheduler.js";
 import type { SessionFacts, SessionState } from "../core/session-policy.js";
 import { SESSION_STATES } from "../core/session-policy.js";
-import { ACTIVE_JOB_STATUSES, OPEN_PIPELINE_STATUSES, type JobStatus } from "../core/status.js";
+import {
+  ACTIVE_JOB_STATUSES,
+  isOpenJob,
+  OPEN_JOB_STATUSES,
+  OPEN_PIPELINE_STATUSES,
+  type JobStatus,
+} from "../core/status.js";
 import type { Runtime, SessionHandle } from "../sessions/runtime.js";
 import { sessionState } from "../sessions/session-state.js";
 import { MINUTE } from "../core/duration.js";
@@ -178,16 +184,6 @@ export async function observeSession(
   return { ...base, state, orphaned: false, human: seen.human, lastOutputAt: seen.lastOutputAt };
 }
 
-const OPEN_JOB_STATUSES = ["pending", "starting", "running", "checking"] as const;
-
-function isOpen(job: Job): boolean {
-  return (
-    job.status === "pending" ||
-    job.status === "starting" ||
-    job.status === "running" ||
-    job.status === "checking"
-  );
-}
 const CHUNK = 500;
 
 interface KnownJobs {
@@ -384,7 +380,7 @@ export class SnapshotLoader {
               )
             : null;
         const snap = jobSnap(current, lease, facts);
-        if (!isOpen(job)) {
+        if (!isOpenJob(job.status)) {
           this.#finished.set(job.id, snap);
         }
         snaps.push(snap);
@@ -597,7 +593,7 @@ export class SnapshotLoader {
         entry.jobs ??= new Map();
         const replaced = entry.jobs.has(row.id);
         entry.jobs.set(row.id, job);
-        if (isOpen(job)) {
+        if (isOpenJob(job.status)) {
           entry.open.add(job.id);
         } else {
           entry.open.delete(job.id);
