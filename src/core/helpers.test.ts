@@ -115,6 +115,11 @@ describe("branch names", () => {
 describe("status transitions", () => {
   it("allow the documented moves and refuse the rest", () => {
     expect(transitionJob("pending", "starting")).toBe("starting");
+    // A job with nothing to check settles straight from running.
+    expect(transitionJob("running", "succeeded")).toBe("succeeded");
+    expect(() => transitionJob("pending", "succeeded")).toThrow(
+      "illegal job transition pending → succeeded",
+    );
     expect(() => transitionJob("succeeded", "running")).toThrow(
       "illegal job transition succeeded → running",
     );

@@ -7,6 +7,7 @@
  * Pipeline: pending → running → completed | failed | cancelled | blocked
  *           blocked → running (retry/unblock) | failed | cancelled; failed → running (retry)
  * Job:      pending → starting → running → checking → succeeded | failed
+ *           running → succeeded (nothing to check: no gates, nothing to commit)
  *           pending → skipped | cancelled; starting | running | checking → failed | cancelled
  *           starting → pending (a claim given up before anything was spawned)
  */
@@ -117,7 +118,7 @@ const PIPELINE_MOVES: Record<PipelineStatus, readonly PipelineStatus[]> = {
 const JOB_MOVES: Record<JobStatus, readonly JobStatus[]> = {
   pending: ["starting", "skipped", "cancelled", "failed"],
   starting: ["running", "pending", "failed", "cancelled"],
-  running: ["checking", "failed", "cancelled"],
+  running: ["checking", "succeeded", "failed", "cancelled"],
   checking: ["succeeded", "failed", "cancelled"],
   succeeded: [],
   failed: [],

@@ -114,29 +114,47 @@ export async function finalizeJob(
 ): Promise<JobOutcome | null> {
   const stage = stageOf(lp, job.stageId);
   const now = ctx.clock();
-  // The job moves to `checking` and its session's end is recorded together: one commit.
-  const checking = await ctx.store.transaction(async (trx) => {
-    if (
-      !(await updateLeasedJob(trx, job.id, lease.token, { status: "checking" }, [
-        "starting",
-        "running",
-        "checking",
-      ]))
-    ) {
-      return false;
+  const sessionEnd =
+    job.sessionId === null
+      ? null
+      : {
+          id: job.sessionId,
+          patch: {
+            state:
+              end.exit === null && end.forced === null && end.idle !== true
+                ? ("lost" as const)
+                : ("exited" as const),
+            exited_at: end.exit?.at ?? now,
+            exit_code: end.exit?.exitCode ?? null,
+            signal: end.exit?.signal ?? null,
+          },
+        };
+  // A job whose stage has gates to run or work to commit shows `checking` meanwhile, recorded
+  // with its session's end in one commit. With nothing slow to do, the outcome is written at
+  // once, with the session's end, in the commit that settles the job.
+  const checks =
+    end.inline ||
+    (job.role !== "member" && stage.gates.length > 0) ||
+    (stage.commit && job.kind !== "builtin");
+  if (checks) {
+    const checking = await ctx.store.transaction(async (trx) => {
+      if (
+        !(await updateLeasedJob(trx, job.id, lease.token, { status: "checking" }, [
+          "starting",
+          "running",
+          "checking",
+        ]))
+      ) {
+        return false;
+      }
+      if (sessionEnd !== null) {
+        await updateSession(trx, sessionEnd.id, sessionEnd.patch);
+      }
+      return true;
+    });
+    if (!checking) {
+      return null;
     }
-    if (job.sessionId !== null) {
-      await updateSession(trx, job.sessionId, {
-        state: end.exit === null && end.forced === null && end.idle !== true ? "lost" : "exited",
-        exited_at: end.exit?.at ?? now,
-        exit_code: end.exit?.exitCode ?? null,
-        signal: end.exit?.signal ?? null,
-      });
-    }
-    return true;
-  });
-  if (!checking) {
-    return null;
   }
   const dir = join(ctx.paths.sessions, sessionName(lp, job));
   const events: NewEvent[] = [];
@@ -240,10 +258,13 @@ export async function finalizeJob(
           ? {}
           : usagePatch(jobUsage(output.usage, job.model ?? output.model, agent))),
       },
-      ["checking"],
+      checks ? ["checking"] : ["starting", "running", "checking"],
     );
     if (!ok) {
       return false;
+    }
+    if (!checks && sessionEnd !== null) {
+      await updateSession(trx, sessionEnd.id, sessionEnd.patch);
     }
     if (outcome.errorClass === "rate_limit" && job.agent !== null) {
       const until = outcome.resetAt ?? finishedAt + lp.pipeline.snapshot.defaults.rateLimitPauseMs;

@@ -213,6 +213,36 @@ pipelines:
       expect((second?.startedAt ?? 0) - (first?.finishedAt ?? 0)).toBeGreaterThanOrEqual(300);
     });
 
+    it("settles jobs with nothing to check at once, with their sessions' ends", async () => {
+      env = await makeEngineEnv({
+        dialect,
+        config: `${HEADER}  commit: false
+agents:
+  worker:
+    command: ${agent("true")}
+pipelines:
+  default:
+    stages:
+      - { id: ok, run: "echo fine" }
+      - { id: bad, needs: [ok], run: "echo broken; exit 3" }
+`,
+      });
+      const { pipeline } = await env.addTask("Nothing to check");
+      expect((await env.drive(pipeline)).status).toBe("failed");
+      const jobs = await listJobs(env.ctx.store.db, [pipeline.id]);
+      expect(jobs.map((j) => [j.stageId, j.status, j.exitCode])).toEqual([
+        ["ok", "succeeded", 0],
+        ["bad", "failed", 3],
+      ]);
+      expect(jobs[1]?.error).toContain("exited with code 3: broken");
+      const sessions = await listSessions(env.ctx.store.db, { pipelineIds: [pipeline.id] });
+      for (const job of jobs) {
+        const session = sessions.find((s) => s.jobId === job.id);
+        expect(session).toMatchObject({ state: "exited", exitCode: job.exitCode });
+        expect(session?.exitedAt).not.toBeNull();
+      }
+    });
+
     it("routes a failed review back to implement, then runs review again", async () => {
       env = await makeEngineEnv({
         dialect,
