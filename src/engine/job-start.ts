@@ -354,7 +354,6 @@ export async function recordSession(
       agent_active_at: null,
       agent_session_id: null,
     });
-    await touchPipeline(trx, lp.pipeline.id, ctx.clock());
     await ctx.store.lockEvents(trx);
     await appendEvents(
       trx,
