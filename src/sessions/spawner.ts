@@ -19,9 +19,9 @@ export interface SpawnRequest {
   args: readonly string[];
   cwd: string;
   env: Record<string, string>;
-  /** Created (0700) if missing. */
+  /** Created (0700), with its parents, if missing. */
   dir: string;
-  /** Files removed before the start (a previous run's records). */
+  /** Files removed before the start when `dir` already existed (a previous run's records). */
   remove: readonly string[];
   /** Opened for appending as stdout and stderr. */
   log: string;
@@ -52,8 +52,16 @@ process.on("message", (m) => {
   const fds = [];
   let child;
   try {
-    fs.mkdirSync(m.dir, { recursive: true, mode: 0o700 });
-    for (const file of m.remove) fs.rmSync(file, { force: true });
+    // A new directory holds nothing to remove; only a reused one may hold a run's old records.
+    let fresh = true;
+    try {
+      fs.mkdirSync(m.dir, { mode: 0o700 });
+    } catch (error) {
+      if (error && error.code === "ENOENT") fs.mkdirSync(m.dir, { recursive: true, mode: 0o700 });
+      else if (error && error.code === "EEXIST") fresh = false;
+      else throw error;
+    }
+    if (!fresh) for (const file of m.remove) fs.rmSync(file, { force: true });
     const log = fs.openSync(m.log, "a", 0o600);
     fds.push(log);
     let stdin = "ignore";
