@@ -26,6 +26,7 @@ import {
 import type { Runtime, SessionHandle } from "../sessions/runtime.js";
 import { sessionState } from "../sessions/session-state.js";
 import { MINUTE } from "../core/duration.js";
+import { runCached } from "../store/cached-query.js";
 import type { Db } from "../store/db.js";
 import { countActiveJobs, toJob } from "../store/jobs.repository.js";
 import type { JobRow } from "../store/jobs.table.js";
@@ -229,8 +230,14 @@ function jobsQuery(db: Db) {
   return db.selectFrom("jobs").selectAll();
 }
 
-function selectJobs(db: Db, where: (query: JobQuery) => JobQuery): Promise<JobRow[]> {
-  return where(jobsQuery(db)).execute();
+/** Jobs read with `where`, whose shape and bound parameters are as `runCached` takes them. */
+async function selectJobs(
+  db: Db,
+  shape: string,
+  parameters: unknown[],
+  where: (query: JobQuery) => JobQuery,
+): Promise<JobRow[]> {
+  return (await runCached(db, shape, parameters, () => where(jobsQuery(db)))).rows;
 }
 
 /**
@@ -265,19 +272,25 @@ export class SnapshotLoader {
     now: number,
   ): Promise<EngineSnapshot> {
     const db = this.#ctx.store.db;
-    let query = db
-      .selectFrom("pipelines")
-      .select(PIPELINE_HEAD_COLUMNS)
-      .where("status", "in", OPEN_PIPELINE_STATUSES);
-    if (scope.pipelineIds !== undefined) {
-      if (scope.pipelineIds.length === 0) {
-        return this.#empty();
-      }
-      query = query.where("id", "in", scope.pipelineIds);
+    const ids = scope.pipelineIds;
+    if (ids?.length === 0) {
+      return this.#empty();
     }
+    const heads = () => {
+      const query = db
+        .selectFrom("pipelines")
+        .select(PIPELINE_HEAD_COLUMNS)
+        .where("status", "in", OPEN_PIPELINE_STATUSES);
+      return ids === undefined ? query : query.where("id", "in", ids);
+    };
     // In no particular order: `decide` orders them itself, and sorting in SQL costs more.
-    const [rows, counts, runningPipelines, queue, pauses] = await Promise.all([
-      query.execute(),
+    const [{ rows }, counts, runningPipelines, queue, pauses] = await Promise.all([
+      runCached(
+        db,
+        `open pipeline heads ${ids?.length ?? "all"}`,
+        [...OPEN_PIPELINE_STATUSES, ...(ids ?? [])],
+        heads,
+      ),
       countActiveJobs(db),
       countRunningPipelines(db),
       readQueueSettings(db),
@@ -431,7 +444,9 @@ export class SnapshotLoader {
       missingTasks.length > 0 ? listTasksByIds(db, missingTasks) : Promise.resolve([]),
       Promise.all(
         chunks(entries.map((e) => e.pipeline.id)).map((ids) =>
-          db.selectFrom("pipelines").selectAll().where("id", "in", ids).execute(),
+          runCached(db, `pipelines by id ${ids.length}`, ids, () =>
+            db.selectFrom("pipelines").selectAll().where("id", "in", ids),
+          ).then((result) => result.rows),
         ),
       ),
     ]);
@@ -520,13 +535,10 @@ export class SnapshotLoader {
       return;
     }
     for (const chunk of chunks(fresh)) {
+      const ids = chunk.map((p) => p.id);
       this.#absorb(
-        await selectJobs(db, (q) =>
-          q.where(
-            "pipeline_id",
-            "in",
-            chunk.map((p) => p.id),
-          ),
+        await selectJobs(db, `jobs of pipelines ${ids.length}`, ids, (q) =>
+          q.where("pipeline_id", "in", ids),
         ),
       );
     }
@@ -541,17 +553,15 @@ export class SnapshotLoader {
       ? await openPipelineJobs(db, OPEN_JOB_STATUSES).selectAll("jobs").execute()
       : (
           await Promise.all(
-            chunks(known).map((chunk) =>
-              selectJobs(db, (q) =>
-                q
-                  .where(
-                    "pipeline_id",
-                    "in",
-                    chunk.map((p) => p.id),
-                  )
-                  .where("status", "in", OPEN_JOB_STATUSES),
-              ),
-            ),
+            chunks(known).map((chunk) => {
+              const ids = chunk.map((p) => p.id);
+              return selectJobs(
+                db,
+                `open jobs of pipelines ${ids.length}`,
+                [...ids, ...OPEN_JOB_STATUSES],
+                (q) => q.where("pipeline_id", "in", ids).where("status", "in", OPEN_JOB_STATUSES),
+              );
+            }),
           )
         ).flat();
     const openNow = new Set(openRows.map((r) => r.id));
@@ -566,7 +576,7 @@ export class SnapshotLoader {
         continue;
       }
       reads.push(
-        selectJobs(db, (q) =>
+        selectJobs(db, "jobs after seq", [p.id, seenUpTo.get(p.id) ?? 0], (q) =>
           q.where("pipeline_id", "=", p.id).where("seq", ">", seenUpTo.get(p.id) ?? 0),
         ),
       );
@@ -578,7 +588,9 @@ export class SnapshotLoader {
       entry.version = p.version;
     }
     for (const chunk of chunks(finished)) {
-      reads.push(selectJobs(db, (q) => q.where("id", "in", chunk)));
+      reads.push(
+        selectJobs(db, `jobs by id ${chunk.length}`, chunk, (q) => q.where("id", "in", chunk)),
+      );
     }
     for (const rows of await Promise.all(reads)) {
       this.#absorb(rows);
@@ -625,7 +637,9 @@ export class SnapshotLoader {
         : (
             await Promise.all(
               chunks(ids).map((chunk) =>
-                db.selectFrom("sessions").selectAll().where("id", "in", chunk).execute(),
+                runCached(db, `sessions by id ${chunk.length}`, chunk, () =>
+                  db.selectFrom("sessions").selectAll().where("id", "in", chunk),
+                ).then((result) => result.rows),
               ),
             )
           ).flat();

@@ -3,6 +3,7 @@
  * later: two sessions limited at once leave the later reset.
  */
 import { sql } from "kysely";
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 
 export interface AgentPause {
@@ -39,7 +40,9 @@ export async function pauseAgent(db: Db, pause: AgentPause, now: number): Promis
 
 /** Pauses still in force at `now`, by agent. */
 export async function activePauses(db: Db, now: number): Promise<AgentPause[]> {
-  const rows = await db.selectFrom("agent_pauses").selectAll().where("until", ">", now).execute();
+  const { rows } = await runCached(db, "active pauses", [now], () =>
+    db.selectFrom("agent_pauses").selectAll().where("until", ">", now),
+  );
   return rows.map((r) => ({
     agent: r.agent,
     until: Number(r.until),

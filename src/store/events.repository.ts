@@ -1,4 +1,5 @@
 import type { BatonEvent } from "../core/records.js";
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 import type { EventRow } from "./events.table.js";
 import { isObject, parseJsonColumn } from "./json.js";
@@ -37,20 +38,18 @@ export async function appendEvents(
   if (events.length === 0) {
     return;
   }
-  await db
-    .insertInto("events")
-    .values(
-      events.map((e) => ({
-        at: now,
-        kind: e.kind,
-        project_id: e.projectId ?? null,
-        task_number: e.taskNumber ?? null,
-        pipeline_id: e.pipelineId ?? null,
-        job_id: e.jobId ?? null,
-        data: JSON.stringify(e.data ?? {}),
-      })),
-    )
-    .execute();
+  const rows = events.map((e) => ({
+    at: now,
+    kind: e.kind,
+    project_id: e.projectId ?? null,
+    task_number: e.taskNumber ?? null,
+    pipeline_id: e.pipelineId ?? null,
+    job_id: e.jobId ?? null,
+    data: JSON.stringify(e.data ?? {}),
+  }));
+  await runCached(db, `insert events ${rows.length}`, rows.flatMap(Object.values), () =>
+    db.insertInto("events").values(rows),
+  );
 }
 
 export async function listEvents(

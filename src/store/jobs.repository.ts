@@ -5,6 +5,7 @@
 import type { JobContext, NewJob } from "../core/job.js";
 import type { Job } from "../core/records.js";
 import type { JobStatus } from "../core/status.js";
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 import type { JobRow, JobsTable } from "./jobs.table.js";
 import { isFailureList, isObject, isStringArray, parseJsonColumn } from "./json.js";
@@ -66,12 +67,13 @@ export interface Lease {
 
 /** The next `seq` of a pipeline's jobs. Call inside the transaction that inserts. */
 export async function nextJobSeq(db: Db, pipelineId: string): Promise<number> {
-  const row = await db
-    .selectFrom("jobs")
-    .select((eb) => eb.fn.max("seq").as("seq"))
-    .where("pipeline_id", "=", pipelineId)
-    .executeTakeFirst();
-  return Number(row?.seq ?? 0) + 1;
+  const { rows } = await runCached(db, "max job seq", [pipelineId], () =>
+    db
+      .selectFrom("jobs")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .where("pipeline_id", "=", pipelineId),
+  );
+  return Number(rows[0]?.seq ?? 0) + 1;
 }
 
 export interface InsertJob {
@@ -127,7 +129,8 @@ export async function insertJob(db: Db, j: InsertJob): Promise<Job> {
     started_at: j.status === "starting" ? j.now : null,
     finished_at: j.status === "skipped" || j.status === "cancelled" ? j.now : null,
   };
-  await db.insertInto("jobs").values(row).execute();
+  // The row literal above always has the same columns in the same order: one shape.
+  await runCached(db, "insert job", Object.values(row), () => db.insertInto("jobs").values(row));
   const deps = j.job.deps.filter((d) => d.jobId !== "");
   if (deps.length > 0) {
     await db
@@ -249,16 +252,22 @@ export async function updateLeasedJob(
   patch: JobPatch,
   from?: readonly JobStatus[],
 ): Promise<boolean> {
-  let query = db
-    .updateTable("jobs")
-    .set(patchValues(patch))
-    .where("id", "=", id)
-    .where("lease_token", "=", token);
-  if (from !== undefined) {
-    query = query.where("status", "in", from);
-  }
-  const result = await query.executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  const values = patchValues(patch);
+  const columns = Object.keys(values).filter((k) => values[k as keyof JobsTable] !== undefined);
+  const result = await runCached(
+    db,
+    `update leased job set ${columns.join(",")} from ${from?.length ?? "any"}`,
+    [...columns.map((k) => values[k as keyof JobsTable]), id, token, ...(from ?? [])],
+    () => {
+      const query = db
+        .updateTable("jobs")
+        .set(values)
+        .where("id", "=", id)
+        .where("lease_token", "=", token);
+      return from === undefined ? query : query.where("status", "in", from);
+    },
+  );
+  return result.numAffectedRows === 1n;
 }
 
 /** Settles a job nobody holds (skipped, cancelled, failed as lost) if it is still in `from`. */
@@ -345,12 +354,14 @@ export async function listLeaseHolders(db: Db, now: number): Promise<string[]> {
 export async function countActiveJobs(
   db: Db,
 ): Promise<{ total: number; perAgent: Record<string, number> }> {
-  const rows = await db
-    .selectFrom("jobs")
-    .select(["agent", (eb) => eb.fn.countAll<number>().as("n")])
-    .where("status", "in", ["starting", "running", "checking"])
-    .groupBy("agent")
-    .execute();
+  const active = ["starting", "running", "checking"] as const;
+  const { rows } = await runCached(db, "count active jobs", [...active], () =>
+    db
+      .selectFrom("jobs")
+      .select(["agent", (eb) => eb.fn.countAll<number>().as("n")])
+      .where("status", "in", active)
+      .groupBy("agent"),
+  );
   const perAgent: Record<string, number> = {};
   let total = 0;
   for (const row of rows) {

@@ -3,6 +3,7 @@ import { InternalError } from "../core/errors.js";
 import type { PipelineSnapshot, RouteResult } from "../core/pipeline-def.js";
 import type { Pipeline, PipelineHead } from "../core/records.js";
 import type { PipelineStatus } from "../core/status.js";
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 import { isObject, parseJsonColumn } from "./json.js";
 import type { PipelineRow } from "./pipelines.table.js";
@@ -220,22 +221,28 @@ export async function bumpPipelineVersion(
   expected: number,
   now: number,
 ): Promise<boolean> {
-  const result = await db
-    .updateTable("pipelines")
-    .set({ version: expected + 1, updated_at: now })
-    .where("id", "=", id)
-    .where("version", "=", expected)
-    .executeTakeFirst();
-  return result.numUpdatedRows === 1n;
+  const result = await runCached(
+    db,
+    "bump pipeline version",
+    [expected + 1, now, id, expected],
+    () =>
+      db
+        .updateTable("pipelines")
+        .set({ version: expected + 1, updated_at: now })
+        .where("id", "=", id)
+        .where("version", "=", expected),
+  );
+  return result.numAffectedRows === 1n;
 }
 
 /** Bumps the version whatever it is; for changes made under a job lease. */
 export async function touchPipeline(db: Db, id: string, now: number): Promise<void> {
-  await db
-    .updateTable("pipelines")
-    .set((eb) => ({ version: eb("version", "+", 1), updated_at: now }))
-    .where("id", "=", id)
-    .execute();
+  await runCached(db, "touch pipeline", [1, now, id], () =>
+    db
+      .updateTable("pipelines")
+      .set((eb) => ({ version: eb("version", "+", 1), updated_at: now }))
+      .where("id", "=", id),
+  );
 }
 
 /**
@@ -290,12 +297,14 @@ export async function setPipelineWorktree(
 
 /** How many pipelines are running or blocked (they hold a pipeline slot). */
 export async function countRunningPipelines(db: Db): Promise<number> {
-  const row = await db
-    .selectFrom("pipelines")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("status", "in", ["running", "blocked"])
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  const statuses = ["running", "blocked"] as const;
+  const { rows } = await runCached(db, "count running pipelines", [...statuses], () =>
+    db
+      .selectFrom("pipelines")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("status", "in", statuses),
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** Forgets a removed worktree (the branch name stays, so the work can be found). */

@@ -1,4 +1,5 @@
 import type { Session } from "../core/records.js";
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 import { sql } from "kysely";
 import type { NewSessionRow, SessionRow, SessionsTable } from "./sessions.table.js";
@@ -33,7 +34,9 @@ export function toSession(row: SessionRow): Session {
 }
 
 export async function insertSession(db: Db, row: NewSessionRow): Promise<void> {
-  await db.insertInto("sessions").values(row).execute();
+  await runCached(db, `insert session ${Object.keys(row).join(",")}`, Object.values(row), () =>
+    db.insertInto("sessions").values(row),
+  );
 }
 
 export async function updateSession(
@@ -41,7 +44,13 @@ export async function updateSession(
   id: string,
   patch: Partial<Omit<SessionsTable, "id" | "job_id" | "pipeline_id" | "name" | "inputs_sent">>,
 ): Promise<void> {
-  await db.updateTable("sessions").set(patch).where("id", "=", id).execute();
+  const columns = Object.keys(patch).filter((k) => patch[k as keyof typeof patch] !== undefined);
+  await runCached(
+    db,
+    `update session set ${columns.join(",")}`,
+    [...columns.map((k) => patch[k as keyof typeof patch]), id],
+    () => db.updateTable("sessions").set(patch).where("id", "=", id),
+  );
 }
 
 /** Adds `delta` to the messages counted as delivered to the session's input. */

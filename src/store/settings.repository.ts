@@ -1,3 +1,4 @@
+import { runCached } from "./cached-query.js";
 import type { Db } from "./db.js";
 
 /** The queue's settings (DESIGN §6). Missing keys take these defaults. */
@@ -23,11 +24,10 @@ const KEYS = {
 } as const;
 
 export async function readQueueSettings(db: Db): Promise<QueueSettings> {
-  const rows = await db
-    .selectFrom("settings")
-    .selectAll()
-    .where("key", "in", Object.values(KEYS))
-    .execute();
+  const keys = Object.values(KEYS);
+  const { rows } = await runCached(db, "queue settings", keys, () =>
+    db.selectFrom("settings").selectAll().where("key", "in", keys),
+  );
   const values = new Map(rows.map((r) => [r.key, JSON.parse(r.value) as unknown]));
   const paused = values.get(KEYS.paused);
   const max = values.get(KEYS.maxConcurrent);
