@@ -133,11 +133,13 @@ export async function insertJob(db: Db, j: InsertJob): Promise<Job> {
   await runCached(db, "insert job", Object.values(row), () => db.insertInto("jobs").values(row));
   const deps = j.job.deps.filter((d) => d.jobId !== "");
   if (deps.length > 0) {
-    await db
-      .insertInto("job_deps")
-      .values(deps.map((d) => ({ job_id: j.id, depends_on: d.jobId, condition: d.when })))
-      .onConflict((oc) => oc.doNothing())
-      .execute();
+    const rows = deps.map((d) => ({ job_id: j.id, depends_on: d.jobId, condition: d.when }));
+    await runCached(db, `insert job deps ${rows.length}`, rows.flatMap(Object.values), () =>
+      db
+        .insertInto("job_deps")
+        .values(rows)
+        .onConflict((oc) => oc.doNothing()),
+    );
   }
   return toJob(row);
 }
