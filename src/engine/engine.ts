@@ -77,6 +77,9 @@ export interface EngineOptions {
   tickMs?: number;
 }
 
+/** Why a session's watcher stops: the session ended. */
+const SESSION_ENDED = "the session ended";
+
 const DEFAULT_LEASE_MS = 60 * SECOND;
 const DEFAULT_TICK_MS = 10 * SECOND;
 const MAX_PASSES_PER_CHECK_IN = 200;
@@ -802,8 +805,9 @@ export class Engine implements AsyncDisposable {
         })
         .finally(() => {
           this.#watchers.delete(job.id);
-          // The session is over: stop following its output, or the follower waits forever.
-          controller.abort();
+          // The session is over: stop following its output, or the follower waits forever. (A
+          // reason given spares making an AbortError with its stack for every session.)
+          controller.abort(SESSION_ENDED);
           this.#wake();
         }),
     );
