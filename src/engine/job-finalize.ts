@@ -132,10 +132,8 @@ export async function finalizeJob(
   // A job whose stage has gates to run or work to commit shows `checking` meanwhile, recorded
   // with its session's end in one commit. With nothing slow to do, the outcome is written at
   // once, with the session's end, in the commit that settles the job.
-  const checks =
-    end.inline ||
-    (job.role !== "member" && stage.gates.length > 0) ||
-    (stage.commit && job.kind !== "builtin");
+  const commits = stage.commit && job.kind !== "builtin";
+  const checks = end.inline || runsGates(stage, job) || commits;
   if (checks) {
     const checking = await ctx.store.transaction(async (trx) => {
       if (
@@ -216,7 +214,7 @@ export async function finalizeJob(
           created_at: ctx.clock(),
         });
       }
-      if (stage.commit && job.kind !== "builtin") {
+      if (commits) {
         const label = [
           `attempt ${job.attempt}`,
           ...(job.fixRound > 0 ? [`fix round ${job.fixRound}`] : []),
@@ -425,6 +423,11 @@ async function failedOutcome(
   };
 }
 
+/** Whether `job` runs its stage's gates: members of a fan-out are judged together by the aggregate. */
+function runsGates(stage: StageDef, job: Job): boolean {
+  return job.role !== "member" && stage.gates.length > 0;
+}
+
 async function decideOutcome(
   ctx: EngineContext,
   lp: LoadedPipeline,
@@ -476,8 +479,7 @@ async function decideOutcome(
   }
   // Otherwise it exited 0, or finished its turn and waited (Baton ended the session): its work
   // goes to the gates.
-  // Members of a fan-out are judged together by the aggregate, which runs the gates.
-  if (job.role === "member" || stage.gates.length === 0) {
+  if (!runsGates(stage, job)) {
     return {
       status: "succeeded",
       errorClass: null,

@@ -38,7 +38,7 @@ import {
   toPipelineHead,
 } from "../store/pipelines.repository.js";
 import { listProjects } from "../store/projects.repository.js";
-import { toSession } from "../store/sessions.repository.js";
+import { listSessionsByIds, toSession } from "../store/sessions.repository.js";
 import { readQueueSettings, type QueueSettings } from "../store/settings.repository.js";
 import { listTasksByIds } from "../store/tasks.repository.js";
 import { activePauses } from "../store/agent-pauses.repository.js";
@@ -575,9 +575,10 @@ export class SnapshotLoader {
       if (entry === undefined || entry.version === p.version) {
         continue;
       }
+      const after = seenUpTo.get(p.id) ?? 0;
       reads.push(
-        selectJobs(db, "jobs after seq", [p.id, seenUpTo.get(p.id) ?? 0], (q) =>
-          q.where("pipeline_id", "=", p.id).where("seq", ">", seenUpTo.get(p.id) ?? 0),
+        selectJobs(db, "jobs after seq", [p.id, after], (q) =>
+          q.where("pipeline_id", "=", p.id).where("seq", ">", after),
         ),
       );
       for (const id of entry.open) {
@@ -628,24 +629,18 @@ export class SnapshotLoader {
     const db = this.#ctx.store.db;
     const wanted = new Set(ids);
     const sessions = new Map<string, Session>();
-    const rows =
+    const found =
       all && ids.length > CHUNK
-        ? await openPipelineJobs(db, ACTIVE_JOB_STATUSES)
-            .innerJoin("sessions", "sessions.id", "jobs.session_id")
-            .selectAll("sessions")
-            .execute()
-        : (
-            await Promise.all(
-              chunks(ids).map((chunk) =>
-                runCached(db, `sessions by id ${chunk.length}`, chunk, () =>
-                  db.selectFrom("sessions").selectAll().where("id", "in", chunk),
-                ).then((result) => result.rows),
-              ),
-            )
-          ).flat();
-    for (const row of rows) {
-      if (wanted.has(row.id)) {
-        sessions.set(row.id, toSession(row));
+        ? (
+            await openPipelineJobs(db, ACTIVE_JOB_STATUSES)
+              .innerJoin("sessions", "sessions.id", "jobs.session_id")
+              .selectAll("sessions")
+              .execute()
+          ).map(toSession)
+        : await listSessionsByIds(db, ids);
+    for (const session of found) {
+      if (wanted.has(session.id)) {
+        sessions.set(session.id, session);
       }
     }
     return sessions;

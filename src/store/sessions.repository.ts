@@ -82,7 +82,9 @@ export async function listSessionsByIds(db: Db, ids: readonly string[]): Promise
   for (let i = 0; i < ids.length; i += 500) {
     const chunk = ids.slice(i, i + 500);
     if (chunk.length > 0) {
-      const rows = await db.selectFrom("sessions").selectAll().where("id", "in", chunk).execute();
+      const { rows } = await runCached(db, `sessions by id ${chunk.length}`, chunk, () =>
+        db.selectFrom("sessions").selectAll().where("id", "in", chunk),
+      );
       sessions.push(...rows.map(toSession));
     }
   }
