@@ -87,23 +87,26 @@ export type JobSnap = Pick<
   session: SessionFacts | null;
 };
 
-/** A job the scheduler wants created. */
-export interface NewJob {
-  stageId: string;
-  role: JobRole;
-  kind: JobKind;
-  /** For members and spawned jobs: the parent's id. For members of a new fan-out, `"new"`. */
-  parentJobId: string | null;
-  member: string | null;
-  trigger: JobTrigger;
-  attempt: number;
-  fixRound: number;
-  agent: string | null;
-  /** See `JobSnap.model`. */
-  model: string | null;
-  notBefore: number | null;
-  routedFrom: string | null;
-  context: JobContext;
+/**
+ * A job the scheduler wants created: the fields of a `Job` it chooses, and the upstream jobs it
+ * consumes. For members of a new fan-out `parentJobId` is `"new"`.
+ */
+export type NewJob = Pick<
+  Job,
+  | "stageId"
+  | "role"
+  | "kind"
+  | "parentJobId"
+  | "member"
+  | "trigger"
+  | "attempt"
+  | "fixRound"
+  | "agent"
+  | "model"
+  | "notBefore"
+  | "routedFrom"
+  | "context"
+> & {
   /** The upstream jobs this one consumes, with the condition that let it run. */
   deps: { jobId: string; when: NeedCondition }[];
-}
+};

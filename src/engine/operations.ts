@@ -7,7 +7,12 @@ import { basename } from "node:path";
 import { ConflictError, NotFoundError, UnauthorizedError, UsageError } from "../core/errors.js";
 import { EVENTS } from "../core/events.js";
 import type { NewJob } from "../core/job.js";
-import { stageById, type PipelineSnapshot, type RouteResult } from "../core/pipeline-def.js";
+import {
+  stageById,
+  type PipelineSnapshot,
+  type RouteResult,
+  type StageDef,
+} from "../core/pipeline-def.js";
 import type { Job, Pipeline, Project, Session, Task, TaskSource } from "../core/records.js";
 import { stagesToRetry } from "../core/retry-plan.js";
 import { labelRoute, modelFor, routeAtCreation, stageAgentChoice } from "../core/routing.js";
@@ -275,6 +280,26 @@ async function loadOne(ctx: EngineContext, pipeline: Pipeline): Promise<LoadedPi
   return lp;
 }
 
+/** The first attempt of `stage`, run by the agent the stage chooses (none for other kinds). */
+function firstAttempt(
+  pipeline: Pipeline,
+  stage: StageDef,
+  fields: Pick<NewJob, "role" | "kind" | "parentJobId" | "trigger" | "context" | "deps">,
+): NewJob {
+  return {
+    ...fields,
+    stageId: stage.id,
+    member: null,
+    attempt: 1,
+    fixRound: 0,
+    ...(stage.kind === "agent"
+      ? stageAgentChoice(pipeline.snapshot, pipeline.route, stage)
+      : { agent: null, model: null }),
+    notBefore: null,
+    routedFrom: null,
+  };
+}
+
 /**
  * Runs the failed (or escalated) stages of a failed or blocked pipeline again, as new jobs
  * carrying `reason`. Throws `ConflictError` for a pipeline in any other state.
@@ -323,8 +348,7 @@ export async function retryPipeline(
       if (stage === undefined) {
         continue;
       }
-      const job: NewJob = {
-        stageId,
+      const job = firstAttempt(pipeline, stage, {
         role: "head",
         kind:
           stage.kind === "agent"
@@ -335,18 +359,10 @@ export async function retryPipeline(
                 ? "builtin"
                 : "aggregate",
         parentJobId: null,
-        member: null,
         trigger: "manual",
-        attempt: 1,
-        fixRound: 0,
-        ...(stage.kind === "agent"
-          ? stageAgentChoice(pipeline.snapshot, pipeline.route, stage)
-          : { agent: null, model: null }),
-        notBefore: null,
-        routedFrom: null,
         context: { manual: { reason } },
         deps: [],
-      };
+      });
       const id = makeId("job");
       await insertJob(trx, {
         id,
@@ -575,23 +591,14 @@ export async function spawnJob(
       id,
       pipelineId: pipeline.id,
       seq,
-      job: {
-        stageId: stage.id,
+      job: firstAttempt(pipeline, stage, {
         role: "spawned",
         kind: stage.kind === "agent" ? "agent" : "command",
         parentJobId: parent.id,
-        member: null,
         trigger: "spawn",
-        attempt: 1,
-        fixRound: 0,
-        ...(stage.kind === "agent"
-          ? stageAgentChoice(pipeline.snapshot, pipeline.route, stage)
-          : { agent: null, model: null }),
-        notBefore: null,
-        routedFrom: null,
         context: { spawn: { context: input.context, byJob: parent.id } },
         deps: [{ jobId: parent.id, when: "always" }],
-      },
+      }),
       parentJobId: parent.id,
       status: "pending",
       tokenHash: makeSecret(),

@@ -22,20 +22,7 @@ function toTask(row: TaskRow): Task {
   };
 }
 
-export interface NewTask {
-  id: string;
-  projectId: string;
-  number: number;
-  title: string;
-  body: string;
-  labels: string[];
-  source: TaskSource;
-  sourceRef: string | null;
-  status: TaskStatus;
-  pipelineName: string | null;
-  agent: string | null;
-  now: number;
-}
+export type NewTask = Omit<Task, "createdAt" | "updatedAt"> & { now: number };
 
 export async function insertTask(db: Db, task: NewTask): Promise<Task> {
   const row: TaskRow = {
