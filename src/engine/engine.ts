@@ -587,7 +587,7 @@ export class Engine implements AsyncDisposable {
       await this.#finish(lp, job, lease, { exit, forced: null, inline: session === undefined });
       return true;
     }
-    // Spawned before the engine died (its pid file says so): adopt it rather than start it twice.
+    // Spawned before the engine died (its status file holds a pid): adopt it, never start it twice.
     const spawned = await recoverSpawnedSession(this.#ctx, lp, job, lease);
     if (spawned !== null) {
       await this.#event(lp, job, EVENTS.sessionAdopted, { session: spawned.name });

@@ -4,7 +4,7 @@
  * spawned, so an engine that dies in between leaves a record the next one can act on.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { getAdapter } from "../agents/registry.js";
 import { AppError, ErrorCodes } from "../core/errors.js";
@@ -13,6 +13,7 @@ import { stageById, type StageDef } from "../core/pipeline-def.js";
 import type { Job } from "../core/records.js";
 import { coerceError } from "../lib/coerce-error.js";
 import { makeId, makeSecret } from "../lib/ids.js";
+import { readSessionPid } from "../sessions/exit-record.js";
 import type { Runtime, SessionHandle, SessionSpec } from "../sessions/runtime.js";
 import { listArtifacts, recordConsumption } from "../store/artifacts.repository.js";
 import { appendEvents } from "../store/events.repository.js";
@@ -256,8 +257,8 @@ export async function startJob(
   });
   // The job's token goes in before the program runs, so it can spawn jobs from its first moment:
   // with the claim, or here for a job resumed after its engine died. A crash after the spawn
-  // leaves the session's pid file in its (deterministic) directory, which is how a resuming
-  // engine finds it instead of starting the job twice.
+  // leaves the session's status file, with its pid, in its (deterministic) directory, which is how
+  // a resuming engine finds it instead of starting the job twice.
   if (
     claimedToken === undefined &&
     !(await updateLeasedJob(ctx.store.db, job.id, lease.token, { token_hash: hashToken(token) }, [
@@ -391,14 +392,9 @@ export async function recoverSpawnedSession(
 ): Promise<SessionHandle | null> {
   const name = sessionName(lp, job);
   const dir = join(ctx.paths.sessions, name);
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(dir, "pid"), "utf8").trim());
-  } catch {
-    // No pid file: the wrapper never ran, so the job can be started.
-    return null;
-  }
-  if (!Number.isInteger(pid) || pid <= 0) {
+  const pid = readSessionPid(dir);
+  if (pid === null) {
+    // No pid: the wrapper never ran, so the job can be started.
     return null;
   }
   const stage = stageOf(lp, job.stageId);

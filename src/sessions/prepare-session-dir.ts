@@ -45,7 +45,7 @@ export function validateSessionSpec(spec: SessionSpec): void {
 
 /**
  * `validateSessionSpec`, then the directory set-up: creates the session directory (mode 0700
- * when new) and removes a previous run's `exit` and `pid` records (a restarted job may reuse its
+ * when new) and removes a previous run's `status` record (a restarted job may reuse its
  * directory). Throws `ProcessExitError`, with what to fix, when the session cannot start.
  */
 export function prepareSessionDir(spec: SessionSpec): void {
@@ -61,8 +61,7 @@ export function prepareSessionDir(spec: SessionSpec): void {
     );
   }
   // A reused directory (a restarted job) must not show the previous run's record.
-  rmSync(paths.exit, { force: true });
-  rmSync(paths.pid, { force: true });
+  rmSync(paths.status, { force: true });
 }
 
 function isDirectory(path: string): boolean {

@@ -1,7 +1,7 @@
 /**
  * The `process` runtime: each session is a detached `/bin/sh` wrapper (see `wrapper-script.ts`)
  * that leads its own session and process group, writes the program's output to `<dir>/log`, and
- * records the program's exit in `<dir>/exit`. Nothing ties the session to the engine (no pipes,
+ * records the program's exit in `<dir>/status`. Nothing ties the session to the engine (no pipes,
  * the child is `unref()`'d), so it outlives an engine that crashes or is SIGKILLed, and any later
  * `ProcessRuntime` adopts it from its `SessionHandle` alone.
  *
@@ -171,7 +171,7 @@ class ProcessRuntime implements Runtime {
         cwd: spec.cwd,
         env: { ...spec.env, BATON_SESSION: spec.name },
         dir: spec.dir,
-        remove: [paths.exit, paths.pid],
+        remove: [paths.status],
         log: paths.log,
         stdin:
           spec.stdin.kind === "file"

@@ -6,9 +6,9 @@
  *
  * Session directory layout (all paths inside `SessionSpec.dir`):
  *   log    everything the process wrote to stdout and stderr, appended as written
- *   pid    the wrapper's pid, written by the wrapper before it starts the program
- *   exit   `<code>` (the time is the file's mtime) or `<code> <epoch-ms>`, newline-terminated,
- *          written in one write when the program ends; a record without its newline is not
+ *   status the wrapper's pid on its first line, written before the program starts; when the
+ *          program ends, its exit as a second line, `<code>` (the time is the file's mtime) or
+ *          `<code> <epoch-ms>`, appended in one write; a line without its newline is not
  *          complete yet
  *   stdin  a FIFO, when the session takes steering messages on its stdin
  */

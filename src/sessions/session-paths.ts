@@ -3,8 +3,8 @@ import { join } from "node:path";
 /** The files of a session directory, as laid out in `runtime.ts`. */
 export interface SessionPaths {
   log: string;
-  pid: string;
-  exit: string;
+  /** The wrapper's pid on the first line, then its program's exit on the second. */
+  status: string;
   stdin: string;
   /**
    * tmux only: a FIFO the session's launcher blocks on until the runtime has connected the pane
@@ -27,11 +27,8 @@ export function sessionPaths(dir: string): SessionPaths {
     get log() {
       return join(dir, "log");
     },
-    get pid() {
-      return join(dir, "pid");
-    },
-    get exit() {
-      return join(dir, "exit");
+    get status() {
+      return join(dir, "status");
     },
     get stdin() {
       return join(dir, "stdin");

@@ -1,14 +1,14 @@
 /**
  * The `tmux` runtime: one tmux session per job on Baton's own tmux server (`tmux -L <socket>`),
  * so a person can `attach` and watch or take over, while Baton never lists, touches or kills a
- * user's own tmux sessions. The pane runs the same wrapper as the `process` runtime (pid file,
- * exit record, TERM-trapping), behind a launcher that fixes the environment and waits for the
+ * user's own tmux sessions. The pane runs the same wrapper as the `process` runtime (status file
+ * with pid and exit, TERM-trapping), behind a launcher that fixes the environment and waits for the
  * log (see `tmux-launch.ts`); `pipe-pane` copies everything the terminal shows to `<dir>/log`.
  *
  * A session's life: `starting` (tmux session created, launcher blocked on the gate FIFO, pane
  * connected to the log) → `running` (gate opened: the wrapper runs the program) → `exited` (the
- * wrapper wrote `exit`; the pane closes with the program, as `remain-on-exit` is off) →
- * `complete` (the log pipe drained and created `log-closed`). `waitForExit` and `observe` report
+ * wrapper appended the exit to `status`; the pane closes with the program, as `remain-on-exit`
+ * is off) → `complete` (the log pipe drained and created `log-closed`). `waitForExit` and `observe` report
  * the exit only once the log is complete, so whoever reads the log after an exit reads all of
  * it; until then the session counts as alive.
  *

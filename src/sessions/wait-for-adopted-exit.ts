@@ -6,7 +6,7 @@ import type { ExitRecord, SessionHandle } from "./runtime.js";
 
 /**
  * Waits for a session this process did not start (or no longer tracks): watches the session
- * directory for the `exit` record, and polls every `pollIntervalMs` whether the wrapper still
+ * directory for the exit record, and polls every `pollIntervalMs` whether the wrapper still
  * runs (pid plus start time). Once it is gone, the exit record is read one last time: present,
  * it is the result; absent, the session vanished without one and the result is `null`.
  * Rejects with an `AbortError` when `signal` aborts. Every path closes the watcher, clears the
@@ -48,7 +48,7 @@ export function waitForAdoptedExit(
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       watcher = watch(handle.dir, (_event, filename) => {
-        if (filename === null || filename === "exit") {
+        if (filename === null || filename === "status") {
           settle(readExitRecord(handle.dir) ?? undefined);
         }
       });

@@ -6,15 +6,15 @@
  * 1. traps HUP, INT and TERM for itself, so that a TERM to the whole group stops the program but
  *    the wrapper lives on to record how it ended (a subshell resets caught traps, so the program
  *    gets default signal handling);
- * 2. writes its pid to `<dir>/pid`;
+ * 2. writes its pid to `<dir>/status`;
  * 3. runs the program with `exec "$@"` in a subshell: argv passes through untouched (never
  *    `eval`), and `exec` never runs a shell builtin or function in the program's place. A shell
  *    command (argv `/bin/sh -c <command>`, as a `run` stage has) comes as `-c <command>` instead
  *    of `-- <argv…>`, and the subshell evaluates it itself: the wrapper is that same `/bin/sh`, so
  *    this saves starting a second shell for every command job. The command sees no positional
  *    parameters, as under `sh -c`; `$$` is the wrapper's pid (the session's);
- * 4. writes `$?` to `<dir>/exit` and exits with the same code (128+n when the program died of
- *    signal n).
+ * 4. appends `$?` to `<dir>/status` as its second line and exits with the same code (128+n when
+ *    the program died of signal n).
  *
  * For a FIFO session the engine opens `<dir>/stdin` read-write and passes it as fd 0, so the
  * wrapper holds it from its first instruction: the program never sees EOF while the wrapper
@@ -27,14 +27,16 @@
  * values, passed as `NAME=value` words before `--` (or `-c`), so the program's environment is
  * exactly the job's.
  *
- * Both files are written with one shell `printf`, a single `write(2)` of a few bytes, rather than
- * write-then-`mv`: `mv` (and `date` for a millisecond time) would cost two or three more processes
- * per job, doubling the per-job overhead. Readers accept a record only once it ends with a
- * newline (`readExitRecord`), and take the exit time from the file's modification time.
+ * Both lines go to one file, each with one shell `printf`, a single `write(2)` of a few bytes,
+ * rather than write-then-`mv`: `mv` (and `date` for a millisecond time) would cost two or three
+ * more processes per job, doubling the per-job overhead, and a file of its own for each record
+ * would cost another inode per job. Readers accept a line only once it ends with a newline
+ * (`readExitRecord`, `readSessionPid`), and take the exit time from the file's modification
+ * time, which the append sets.
  */
 export const WRAPPER_SCRIPT = [
   "trap : HUP INT TERM",
-  'printf "%s\\n" "$$" > "$1/pid" || exit 125',
+  'printf "%s\\n" "$$" > "$1/status" || exit 125',
   "(",
   "  shift",
   "  unset PWD OLDPWD SHLVL",
@@ -47,7 +49,7 @@ export const WRAPPER_SCRIPT = [
   "  fi",
   ")",
   'set -- "$?" "$1"',
-  'printf "%s\\n" "$1" > "$2/exit"',
+  'printf "%s\\n" "$1" >> "$2/status"',
   'exit "$1"',
 ].join("\n");
 

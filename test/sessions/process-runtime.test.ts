@@ -33,7 +33,7 @@ describe("process runtime: start and exit", () => {
     expect(exit?.at).toBeGreaterThanOrEqual(handle.startedAt - 1000);
     expect(exit?.at).toBeLessThanOrEqual(Date.now() + 1000);
     expect(readFileSync(handle.logPath, "utf8")).toBe("to-out\nto-err\n");
-    expect(readFileSync(join(handle.dir, "pid"), "utf8")).toBe(`${handle.pid}\n`);
+    expect(readFileSync(join(handle.dir, "status"), "utf8")).toBe(`${handle.pid}\n3\n`);
     expect(readExitRecord(handle.dir)).toEqual(exit);
     expect(sessionWasSpawned(handle.dir)).toBe(true);
   });

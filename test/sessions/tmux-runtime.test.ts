@@ -62,7 +62,7 @@ describe("tmux runtime: start and exit", () => {
     expect(exit).toMatchObject({ exitCode: 3, signal: null });
     expect(exit?.at).toBeGreaterThanOrEqual(handle.startedAt - 1000);
     expect(readFileSync(handle.logPath, "utf8")).toBe(terminal("to-out\nto-err\n"));
-    expect(readFileSync(join(handle.dir, "pid"), "utf8")).toBe(`${handle.pid}\n`);
+    expect(readFileSync(join(handle.dir, "status"), "utf8")).toBe(`${handle.pid}\n3\n`);
     expect(readExitRecord(handle.dir)).toEqual(exit);
     expect(existsSync(join(handle.dir, "gate"))).toBe(false);
     expect(hasSession(handle.name)).toBe(false);
