@@ -11,10 +11,10 @@
  * Target: engine / bare ≤ 1.5 (design), ≤ 2.0 for now.
  *
  * Unlike the bare loop, the engine creates files for every job (a session directory, its log
- * and its status file). On ext4 without a journal, creating a file skips over every inode
- * deleted in the last one to six minutes, so right after something removed many files (a test
- * run, the previous run of this benchmark) each of those files can cost up to a millisecond
- * and the engine's figure rises by a second or more. Compare runs made in the same conditions.
+ * and its status file). On ext4 without a journal, creating a file first skips over the inodes
+ * deleted in the last few minutes, so right after something removed many files (a test run,
+ * the previous run of this benchmark) each of those files can cost up to a millisecond and
+ * the engine's figure rises by a second or more. Compare runs made in the same conditions.
  *
  * Run: npx vite-node bench/dag.bench.ts
  */
