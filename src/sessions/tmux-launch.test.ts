@@ -5,7 +5,7 @@ import {
   quoteForShell,
   TMUX_LAUNCH_SCRIPT,
 } from "./tmux-launch.js";
-import { WRAPPER_SCRIPT } from "./wrapper-script.js";
+import { TMUX_WRAPPER_SCRIPT } from "./wrapper-script.js";
 
 describe("makeTmuxPaneArgv", () => {
   it("runs the launcher, then env -i's words, then the process runtime's wrapper", () => {
@@ -30,7 +30,7 @@ describe("makeTmuxPaneArgv", () => {
       "BATON_SESSION=baton-p-1-plan-1",
       "/bin/sh",
       "-c",
-      WRAPPER_SCRIPT,
+      TMUX_WRAPPER_SCRIPT,
       "baton-session",
       "/s",
       "PWD=/p",

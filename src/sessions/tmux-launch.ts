@@ -2,7 +2,8 @@
  * What a tmux pane runs for a session, and the command that copies the pane to the log.
  *
  * The pane's process is `/bin/sh -c TMUX_LAUNCH_SCRIPT baton-launch <gate> <stdin kind>
- * <stdin path> <env…> /bin/sh -c WRAPPER_SCRIPT baton-session <dir> … -- <argv…>`. The launcher
+ * <stdin path> <env…> /bin/sh -c TMUX_WRAPPER_SCRIPT baton-session <dir> … -- <argv…>`. The
+ * launcher
  *
  * 1. points its stdin at the prompt file for a `file` session, and at the session's `stdin`
  *    FIFO (opened read-write, so it never waits for a writer) for a `fifo` session: a headless
@@ -26,7 +27,7 @@
 import type { SessionSpec } from "./runtime.js";
 import { sessionPaths } from "./session-paths.js";
 import { escapeTmuxFormat } from "./tmux-command.js";
-import { makeWrapperArgs } from "./wrapper-script.js";
+import { makeWrapperArgs, TMUX_WRAPPER_SCRIPT } from "./wrapper-script.js";
 
 export const TMUX_LAUNCH_SCRIPT = [
   'if [ "$2" = file ]; then exec < "$3" || exit 125; fi',
@@ -54,7 +55,7 @@ export function makeTmuxPaneArgv(spec: SessionSpec): string[] {
     spec.stdin.kind === "file" ? spec.stdin.path : spec.stdin.kind === "fifo" ? paths.stdin : "",
     ...Object.entries(env).map(([name, value]) => `${name}=${value}`),
     "/bin/sh",
-    ...makeWrapperArgs(spec.dir, env, spec.argv),
+    ...makeWrapperArgs(spec.dir, env, spec.argv, TMUX_WRAPPER_SCRIPT),
   ];
 }
 

@@ -34,7 +34,7 @@
  * (`readExitRecord`, `readSessionPid`), and take the exit time from the file's modification
  * time, which the append sets.
  */
-export const WRAPPER_SCRIPT = [
+const WRAPPER_LINES = [
   "trap : HUP INT TERM",
   'printf "%s\\n" "$$" > "$1/status" || exit 125',
   "(",
@@ -50,8 +50,20 @@ export const WRAPPER_SCRIPT = [
   ")",
   'set -- "$?" "$1"',
   'printf "%s\\n" "$1" >> "$2/status"',
-  'exit "$1"',
-].join("\n");
+];
+
+export const WRAPPER_SCRIPT = [...WRAPPER_LINES, 'exit "$1"'].join("\n");
+
+/**
+ * The wrapper of a tmux pane. tmux destroys a pane as soon as its process has exited and the
+ * terminal holds no unread output, but what the program wrote just before it ended can still be
+ * on its way through the kernel's terminal buffer, and would never reach the log. This wrapper
+ * waits 100 ms after it has written the exit record, so that tmux reads everything first; the
+ * session counts as ended once the log is complete, that much later.
+ */
+export const TMUX_WRAPPER_SCRIPT = [...WRAPPER_LINES, "sleep 0.1 2>/dev/null", 'exit "$1"'].join(
+  "\n",
+);
 
 /** Variables a POSIX shell sets or rewrites by itself; the wrapper restores the job's values. */
 const SHELL_MANAGED_VARIABLES = ["PWD", "OLDPWD", "SHLVL", "IFS", "OPTIND", "PPID"] as const;
@@ -68,13 +80,15 @@ export function findUnportableEnvNames(env: Record<string, string>): string[] {
 }
 
 /**
- * The argv (after `/bin/sh`) that runs `argv` under the wrapper for session directory `dir`
- * (a `/bin/sh -c <command>` argv as the command itself, evaluated by the wrapper). Pure. `env` is the program's full environment; only shell-managed variables are repeated here.
+ * The argv (after `/bin/sh`) that runs `argv` under the wrapper `script` for session directory
+ * `dir` (a `/bin/sh -c <command>` argv as the command itself, evaluated by the wrapper). Pure.
+ * `env` is the program's full environment; only shell-managed variables are repeated here.
  */
 export function makeWrapperArgs(
   dir: string,
   env: Record<string, string>,
   argv: readonly string[],
+  script: string = WRAPPER_SCRIPT,
 ): string[] {
   const restore: string[] = [];
   for (const name of SHELL_MANAGED_VARIABLES) {
@@ -85,7 +99,7 @@ export function makeWrapperArgs(
   }
   const [program, flag, command, ...rest] = argv;
   if (program === "/bin/sh" && flag === "-c" && command !== undefined && rest.length === 0) {
-    return ["-c", WRAPPER_SCRIPT, "baton-session", dir, ...restore, "-c", command];
+    return ["-c", script, "baton-session", dir, ...restore, "-c", command];
   }
-  return ["-c", WRAPPER_SCRIPT, "baton-session", dir, ...restore, "--", ...argv];
+  return ["-c", script, "baton-session", dir, ...restore, "--", ...argv];
 }
