@@ -65,5 +65,5 @@ export function stageEntries(context: RuleContext): StageEntry[] {
 
 /** @internal A list of choices for messages: `a, b, c`. */
 export function listNames(names: Iterable<string>): string {
-  return [...names].join(", ");
+  return [...new Set(names)].join(", ");
 }

@@ -88,6 +88,20 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: "a duplicate stage id beside a need naming no stage: each stage named once",
+    yaml: pipeline(
+      "      - id: build",
+      "        needs: [lint]",
+      "        run: make",
+      "      - id: build",
+      "        run: make all",
+    ),
+    errors: [
+      `${FILE}:6:17: pipelines.default.stages.0.needs.0: stage 'build' needs 'lint', which is not a stage of pipeline 'default'; stages are: build`,
+      `${FILE}:8:13: pipelines.default.stages.1.id: duplicate stage id 'build' (stage 0 has it too); stage ids must be unique within a pipeline`,
+    ],
+  },
+  {
     name: "needs naming no stage",
     yaml: pipeline(
       "      - id: plan",
