@@ -50,14 +50,8 @@ export interface JobContext {
 /** Who holds a job's lease, relative to the engine that took the snapshot. */
 export type LeaseView = "none" | "mine" | "other";
 
-/**
- * The scheduler's view of a job: the fields of its record that decide what happens next, what
- * its agent spent, who holds its lease, and the facts about its live session.
- */
-export type JobSnap = Pick<
-  Job,
-  | "id"
-  | "seq"
+/** The fields of a job that the scheduler chooses when it creates one. */
+type ChosenJobField =
   | "stageId"
   | "role"
   | "kind"
@@ -68,14 +62,24 @@ export type JobSnap = Pick<
   | "fixRound"
   | "agent"
   | "model"
-  | "status"
   | "notBefore"
   | "routedFrom"
+  | "context";
+
+/**
+ * The scheduler's view of a job: the fields of its record that decide what happens next, what
+ * its agent spent, who holds its lease, and the facts about its live session.
+ */
+export type JobSnap = Pick<
+  Job,
+  | "id"
+  | "seq"
+  | ChosenJobField
+  | "status"
   | "errorClass"
   | "error"
   | "fingerprints"
   | "failures"
-  | "context"
   | "createdAt"
   | "startedAt"
   | "finishedAt"
@@ -91,22 +95,7 @@ export type JobSnap = Pick<
  * A job the scheduler wants created: the fields of a `Job` it chooses, and the upstream jobs it
  * consumes. For members of a new fan-out `parentJobId` is `"new"`.
  */
-export type NewJob = Pick<
-  Job,
-  | "stageId"
-  | "role"
-  | "kind"
-  | "parentJobId"
-  | "member"
-  | "trigger"
-  | "attempt"
-  | "fixRound"
-  | "agent"
-  | "model"
-  | "notBefore"
-  | "routedFrom"
-  | "context"
-> & {
+export type NewJob = Pick<Job, ChosenJobField> & {
   /** The upstream jobs this one consumes, with the condition that let it run. */
   deps: { jobId: string; when: NeedCondition }[];
 };
