@@ -213,19 +213,7 @@ async function insertOne(env: EngineEnv, trx: Db, shape: OpenPipelineShape): Pro
         log_path: shape.session.logPath,
         pid: shape.session.pid,
         pid_start_time: shape.session.pidStartTime,
-        state: "started",
         started_at: now,
-        last_output_at: null,
-        steered_at: null,
-        wrapup_at: null,
-        exited_at: null,
-        exit_code: null,
-        signal: null,
-        human_ms: 0,
-        human_since: null,
-        agent_idle_at: null,
-        agent_active_at: null,
-        agent_session_id: null,
       });
       return;
     }

@@ -341,19 +341,7 @@ export async function recordSession(
       log_path: handle.logPath,
       pid: handle.pid,
       pid_start_time: handle.pidStartTime,
-      state: "started",
       started_at: handle.startedAt,
-      last_output_at: null,
-      steered_at: null,
-      wrapup_at: null,
-      exited_at: null,
-      exit_code: null,
-      signal: null,
-      human_ms: 0,
-      human_since: null,
-      agent_idle_at: null,
-      agent_active_at: null,
-      agent_session_id: null,
     });
     await ctx.store.lockEvents(trx);
     await appendEvents(

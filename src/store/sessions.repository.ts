@@ -33,7 +33,39 @@ export function toSession(row: SessionRow): Session {
   };
 }
 
-export async function insertSession(db: Db, row: NewSessionRow): Promise<void> {
+/** What a session is recorded with when it starts; what it does later starts out empty. */
+export type StartedSession = Pick<
+  NewSessionRow,
+  | "id"
+  | "job_id"
+  | "pipeline_id"
+  | "name"
+  | "runtime"
+  | "host"
+  | "dir"
+  | "log_path"
+  | "pid"
+  | "pid_start_time"
+  | "started_at"
+>;
+
+/** Records a session that has just started, in state `started`. */
+export async function insertSession(db: Db, session: StartedSession): Promise<void> {
+  const row: NewSessionRow = {
+    ...session,
+    state: "started",
+    last_output_at: null,
+    steered_at: null,
+    wrapup_at: null,
+    exited_at: null,
+    exit_code: null,
+    signal: null,
+    human_ms: 0,
+    human_since: null,
+    agent_idle_at: null,
+    agent_active_at: null,
+    agent_session_id: null,
+  };
   await runCached(db, `insert session ${Object.keys(row).join(",")}`, Object.values(row), () =>
     db.insertInto("sessions").values(row),
   );
