@@ -875,17 +875,30 @@ function applyFinal(
 ): "handled" | { reason: string } {
   const onFail = stage.onFail;
   const action = onFail.kind === "retry" || onFail.kind === "route" ? onFail.then : onFail.kind;
+  return endOnFail(action, state, stage, failed, plan, ownerStage, why);
+}
+
+/** The end of `on_fail`: an escalation of the owner stage, or the failure `reason`. */
+function endOnFail(
+  action: FinalAction,
+  state: PipelineState,
+  stage: StageDef,
+  failed: JobSnap,
+  plan: PipelinePlan,
+  ownerStage: StageDef,
+  reason: string,
+): "handled" | { reason: string } {
   if (action === "escalate") {
     plan.decisions.push({
       kind: "escalate",
       pipelineId: state.id,
       stageId: ownerStage.id,
       jobId: failed.id,
-      reason: `${stage.id}: ${why}`,
+      reason: `${stage.id}: ${reason}`,
     });
     return "handled";
   }
-  return { reason: why };
+  return { reason };
 }
 
 function applyOnFail(
@@ -899,19 +912,8 @@ function applyOnFail(
   why: string,
 ): "handled" | { reason: string } {
   const onFail = stage.onFail;
-  const final = (action: FinalAction, reason: string): "handled" | { reason: string } => {
-    if (action === "escalate") {
-      plan.decisions.push({
-        kind: "escalate",
-        pipelineId: state.id,
-        stageId: ownerStage.id,
-        jobId: failed.id,
-        reason: `${stage.id}: ${reason}`,
-      });
-      return "handled";
-    }
-    return { reason };
-  };
+  const final = (action: FinalAction, reason: string): "handled" | { reason: string } =>
+    endOnFail(action, state, stage, failed, plan, ownerStage, reason);
   switch (onFail.kind) {
     case "fail":
       return final("fail", why);

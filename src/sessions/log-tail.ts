@@ -1,9 +1,35 @@
+import { statSync } from "node:fs";
 import { open } from "node:fs/promises";
 
 const NEWLINE = 0x0a;
 const CHUNK_BYTES = 64 * 1024;
 /** `readLastLines` never reads more than this much of a log, however many lines were asked. */
 const MAX_LINES_BYTES = 4 * 1024 * 1024;
+
+/** How much a session's log holds, and when it was last written; nothing for an empty log. */
+export interface LogActivity {
+  logBytes: number;
+  lastOutputAt: number | null;
+}
+
+export const NO_OUTPUT: Readonly<LogActivity> = Object.freeze({ logBytes: 0, lastOutputAt: null });
+
+/**
+ * The size of the log at `path` and its modification time (when output last arrived), from one
+ * `stat`. A missing log (never started, or its directory was removed) wrote nothing. Never
+ * throws.
+ */
+export function readLogActivity(path: string): Readonly<LogActivity> {
+  try {
+    const stat = statSync(path);
+    return {
+      logBytes: stat.size,
+      lastOutputAt: stat.size > 0 ? Math.floor(stat.mtimeMs) : null,
+    };
+  } catch {
+    return NO_OUTPUT;
+  }
+}
 
 /**
  * The last `maxBytes` bytes of the file at `path`, as UTF-8 text. When the tail does not start

@@ -11,14 +11,13 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { statSync } from "node:fs";
 import { InternalError, ProcessExitError } from "../core/errors.js";
 import { coerceError } from "../lib/coerce-error.js";
 import { makeAbortError } from "./abort-error.js";
 import { readExitRecord } from "./exit-record.js";
 import { isSessionAlive } from "./is-session-alive.js";
 import { killSession } from "./kill-session.js";
-import { readLastLines } from "./log-tail.js";
+import { NO_OUTPUT, readLastLines, readLogActivity } from "./log-tail.js";
 import {
   makeFifo,
   prepareSessionDir,
@@ -214,17 +213,8 @@ class ProcessRuntime implements Runtime {
   }
 
   observe(handle: SessionHandle, options: ObserveOptions = {}): Promise<Observation> {
-    let lastOutputAt: number | null = null;
-    let logBytes = 0;
-    if (options.outputTime !== false) {
-      try {
-        const stat = statSync(handle.logPath);
-        logBytes = stat.size;
-        lastOutputAt = stat.size > 0 ? Math.floor(stat.mtimeMs) : null;
-      } catch {
-        // No log (never started, or its directory was removed): nothing written.
-      }
-    }
+    const { lastOutputAt, logBytes } =
+      options.outputTime === false ? NO_OUTPUT : readLogActivity(handle.logPath);
     return Promise.resolve({
       alive: options.quick === true ? pidExists(handle.pid) : isSessionAlive(handle),
       exit: readExitRecord(handle.dir),

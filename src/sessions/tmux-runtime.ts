@@ -15,13 +15,12 @@
  * Instances keep no per-session state: everything comes from the handle, the session directory,
  * `/proc` and the tmux server, so any instance adopts sessions another one started.
  */
-import { statSync } from "node:fs";
 import { MINUTE } from "../core/duration.js";
 import { readExitRecord } from "./exit-record.js";
 import { isSessionAlive } from "./is-session-alive.js";
 import { killSession } from "./kill-session.js";
 import { isLogComplete, waitForLogComplete } from "./log-closed.js";
-import { readLastLines } from "./log-tail.js";
+import { NO_OUTPUT, readLastLines, readLogActivity } from "./log-tail.js";
 import { readProcStat } from "./proc-stat.js";
 import type {
   ExitRecord,
@@ -160,17 +159,8 @@ class TmuxRuntimeImpl implements TmuxRuntime {
     const wrapperAlive = isSessionAlive(handle);
     // When tmux cannot answer, the wrapper alone says whether the session runs.
     const sessionExists = clients.kind === "error" ? wrapperAlive : clients.kind === "listed";
-    let lastOutputAt: number | null = null;
-    let logBytes = 0;
-    if (options.outputTime !== false) {
-      try {
-        const stat = statSync(handle.logPath);
-        logBytes = stat.size;
-        lastOutputAt = stat.size > 0 ? Math.floor(stat.mtimeMs) : null;
-      } catch {
-        // No log (never started, or its directory was removed): nothing written.
-      }
-    }
+    const { lastOutputAt, logBytes } =
+      options.outputTime === false ? NO_OUTPUT : readLogActivity(handle.logPath);
     const activity =
       clients.kind === "listed" ? clients.activityAt.filter((at): at is number => at !== null) : [];
     return {
