@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { EVENTS } from "../core/events.js";
 import type { StageDef } from "../core/pipeline-def.js";
 import type { Job } from "../core/records.js";
-import type { ErrorClass } from "../core/status.js";
+import { ACTIVE_JOB_STATUSES, type ErrorClass } from "../core/status.js";
 import type { TemplateScope } from "../core/template.js";
 import { coerceError } from "../lib/coerce-error.js";
 import { makeId } from "../lib/ids.js";
@@ -137,11 +137,13 @@ export async function finalizeJob(
   if (checks) {
     const checking = await ctx.store.transaction(async (trx) => {
       if (
-        !(await updateLeasedJob(trx, job.id, lease.token, { status: "checking" }, [
-          "starting",
-          "running",
-          "checking",
-        ]))
+        !(await updateLeasedJob(
+          trx,
+          job.id,
+          lease.token,
+          { status: "checking" },
+          ACTIVE_JOB_STATUSES,
+        ))
       ) {
         return false;
       }
@@ -256,7 +258,7 @@ export async function finalizeJob(
           ? {}
           : usagePatch(jobUsage(output.usage, job.model ?? output.model, agent))),
       },
-      checks ? ["checking"] : ["starting", "running", "checking"],
+      checks ? ["checking"] : ACTIVE_JOB_STATUSES,
     );
     if (!ok) {
       return false;

@@ -42,3 +42,20 @@ export async function runCached<R>(
   }
   return db.executeQuery<R>(CompiledQuery.raw(text, parameters));
 }
+
+/**
+ * The columns an `update … set` of `patch` writes, as kysely compiles it (a column whose value is
+ * `undefined` is left out): their names, comma-joined for a `runCached` shape, and their values
+ * in the same order, the first of its parameters.
+ */
+export function setColumns(patch: object): { names: string; values: unknown[] } {
+  const names: string[] = [];
+  const values: unknown[] = [];
+  for (const [name, value] of Object.entries(patch)) {
+    if (value !== undefined) {
+      names.push(name);
+      values.push(value);
+    }
+  }
+  return { names: names.join(","), values };
+}

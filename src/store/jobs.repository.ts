@@ -4,8 +4,8 @@
  */
 import type { JobContext, NewJob } from "../core/job.js";
 import type { Job } from "../core/records.js";
-import type { JobStatus } from "../core/status.js";
-import { runCached } from "./cached-query.js";
+import { ACTIVE_JOB_STATUSES, type JobStatus } from "../core/status.js";
+import { runCached, setColumns } from "./cached-query.js";
 import type { Db } from "./db.js";
 import type { JobRow, JobsTable } from "./jobs.table.js";
 import { isFailureList, isObject, isStringArray, parseJsonColumn } from "./json.js";
@@ -255,11 +255,11 @@ export async function updateLeasedJob(
   from?: readonly JobStatus[],
 ): Promise<boolean> {
   const values = patchValues(patch);
-  const columns = Object.keys(values).filter((k) => values[k as keyof JobsTable] !== undefined);
+  const set = setColumns(values);
   const result = await runCached(
     db,
-    `update leased job set ${columns.join(",")} from ${from?.length ?? "any"}`,
-    [...columns.map((k) => values[k as keyof JobsTable]), id, token, ...(from ?? [])],
+    `update leased job set ${set.names} from ${from?.length ?? "any"}`,
+    [...set.values, id, token, ...(from ?? [])],
     () => {
       const query = db
         .updateTable("jobs")
@@ -356,12 +356,11 @@ export async function listLeaseHolders(db: Db, now: number): Promise<string[]> {
 export async function countActiveJobs(
   db: Db,
 ): Promise<{ total: number; perAgent: Record<string, number> }> {
-  const active = ["starting", "running", "checking"] as const;
-  const { rows } = await runCached(db, "count active jobs", [...active], () =>
+  const { rows } = await runCached(db, "count active jobs", [...ACTIVE_JOB_STATUSES], () =>
     db
       .selectFrom("jobs")
       .select(["agent", (eb) => eb.fn.countAll<number>().as("n")])
-      .where("status", "in", active)
+      .where("status", "in", ACTIVE_JOB_STATUSES)
       .groupBy("agent"),
   );
   const perAgent: Record<string, number> = {};
@@ -417,7 +416,7 @@ export async function recordJobUsage(db: Db, id: string, usage: JobUsage): Promi
     .updateTable("jobs")
     .set(patchValues(usagePatch(usage)))
     .where("id", "=", id)
-    .where("status", "in", ["starting", "running", "checking"])
+    .where("status", "in", ACTIVE_JOB_STATUSES)
     .execute();
 }
 

@@ -1,5 +1,5 @@
 import type { Session } from "../core/records.js";
-import { runCached } from "./cached-query.js";
+import { runCached, setColumns } from "./cached-query.js";
 import type { Db } from "./db.js";
 import { sql } from "kysely";
 import type { NewSessionRow, SessionRow, SessionsTable } from "./sessions.table.js";
@@ -76,12 +76,9 @@ export async function updateSession(
   id: string,
   patch: Partial<Omit<SessionsTable, "id" | "job_id" | "pipeline_id" | "name" | "inputs_sent">>,
 ): Promise<void> {
-  const columns = Object.keys(patch).filter((k) => patch[k as keyof typeof patch] !== undefined);
-  await runCached(
-    db,
-    `update session set ${columns.join(",")}`,
-    [...columns.map((k) => patch[k as keyof typeof patch]), id],
-    () => db.updateTable("sessions").set(patch).where("id", "=", id),
+  const set = setColumns(patch);
+  await runCached(db, `update session set ${set.names}`, [...set.values, id], () =>
+    db.updateTable("sessions").set(patch).where("id", "=", id),
   );
 }
 

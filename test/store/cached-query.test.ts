@@ -4,7 +4,7 @@
  * its statement built each time, never the reused text with misplaced values.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCached } from "../../src/store/cached-query.js";
+import { runCached, setColumns } from "../../src/store/cached-query.js";
 import type { Db } from "../../src/store/db.js";
 import { DIALECTS, openTestStore, type TestStore } from "../helpers/store.js";
 
@@ -72,6 +72,22 @@ for (const dialect of DIALECTS) {
         { key: "a", value: '"one"', updated_at: 1 },
         { key: "b", value: '"two"', updated_at: 2 },
       ]);
+    });
+
+    it("updates with setColumns: columns left undefined are neither set nor bound", async () => {
+      const db = test.store.db;
+      await insertSetting(db, "a", '"one"', 1);
+      const update = (patch: { value?: string; updated_at?: number }) => {
+        const set = setColumns(patch);
+        return runCached(db, `test: update setting ${set.names}`, [...set.values, "a"], () =>
+          db.updateTable("settings").set(patch).where("key", "=", "a"),
+        );
+      };
+      await update({ value: undefined, updated_at: 2 });
+      await update({ value: undefined, updated_at: 3 });
+      expect(await settings(db)).toEqual([{ key: "a", value: '"one"', updated_at: 3 }]);
+      await update({ value: '"two"', updated_at: undefined });
+      expect(await settings(db)).toEqual([{ key: "a", value: '"two"', updated_at: 3 }]);
     });
   });
 }
